@@ -1,0 +1,36 @@
+"""gradscope: make vanishing and exploding gradients visible, measurable and explainable."""
+
+from .activations import ACTIVATIONS, ActivationFn, get_activation
+from .errors import ConfigError, DataError, GradscopeError, ShapeError
+from .initializers import INITIALIZERS, get_initializer, initialize, variance_scaling
+from .layers import (
+    ELU,
+    GELU,
+    Activation,
+    BatchNorm,
+    Dense,
+    HandleGroup,
+    Layer,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    RemovableHandle,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Softplus,
+    Tanh,
+    register_hooks,
+)
+from .model import NORMS, mlp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "ELU", "GELU", "INITIALIZERS", "NORMS", "Activation", "ActivationFn",
+    "BatchNorm", "ConfigError", "DataError", "Dense", "GradscopeError", "HandleGroup", "Layer",
+    "LayerNorm", "LeakyReLU", "Linear", "ReLU", "RemovableHandle", "Residual", "Sequential",
+    "ShapeError", "Sigmoid", "Softplus", "Tanh", "__version__", "get_activation",
+    "get_initializer", "initialize", "mlp", "register_hooks", "variance_scaling",
+]

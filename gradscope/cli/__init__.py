@@ -1,0 +1,30 @@
+"""The `gradscope` command line: a thin shell over the Python API, one module per command."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from .. import __version__
+from .common import GradscopeGroup
+
+
+@click.group(cls=GradscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gradscope")
+def main() -> None:
+    """gradscope — make vanishing and exploding gradients visible, measurable and explainable.
+
+    \b
+    Example:
+      gradscope sweep quick --out reports/quick
+    """
+
+
+# Each module defines one click command named `command`; add a line to add a command.
+COMMAND_MODULES = [
+    "list_cmd",
+]
+
+for _module in COMMAND_MODULES:
+    main.add_command(importlib.import_module(f".{_module}", __name__).command)

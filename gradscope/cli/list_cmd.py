@@ -1,0 +1,24 @@
+"""`gradscope list`: every registered name, read from the registries themselves."""
+
+from __future__ import annotations
+
+import click
+
+from ..registries import all_registries
+
+
+@click.command("list")
+def command() -> None:
+    """List the available activations, initialisers, datasets, losses and optimisers.
+
+    \b
+    Example:
+      gradscope list
+    """
+    for registry in all_registries():
+        click.echo(f"{registry.concept}s:")
+        width = max(len(n) for n in registry.names()) + (6 if registry.takes_param else 2)
+        for name in registry.names():
+            shown = f"{name}:X" if registry.accepts_param(name) else name
+            click.echo(f"  {shown:<{width}} {registry.help(name)}")
+        click.echo("")
