@@ -53,7 +53,7 @@ def check_layer(layer: Layer, x: np.ndarray, rng: np.random.Generator, tol: floa
 def check_vjp_directional(
     net: Layer, x: np.ndarray, rng: np.random.Generator, n_dirs: int = 3, tol: float = 1e-6
 ) -> None:
-    """Random-direction check: <grad, v> against (f(θ + εv) − f(θ − εv)) / 2ε for x and all params."""
+    """Random-direction check of x and all params: <grad, v> vs (f(θ + εv) − f(θ − εv)) / 2ε."""
     out = net(x)
     r = rng.standard_normal(out.shape)
     net(x)

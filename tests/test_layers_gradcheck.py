@@ -76,7 +76,7 @@ def test_residual(rng: np.random.Generator) -> None:
 def test_small_mlp_elementwise(activation: str, norm: str, rng: np.random.Generator) -> None:
     net = mlp(3, 2, depth=2, width=4, activation=activation, init="xavier", norm=norm, seed=1)
     # positive biases keep ReLU-family pre-activations away from the kink
-    for layer, key, value in net.parameters():
+    for _layer, key, value in net.parameters():
         if key == "b":
             value[:] = rng.uniform(0.1, 0.3, value.shape)
     check_layer(net, rng.standard_normal((5, 3)), rng)
