@@ -1,6 +1,7 @@
 """gradscope: make vanishing and exploding gradients visible, measurable and explainable."""
 
 from .activations import ACTIVATIONS, ActivationFn, get_activation
+from .datasets import DATASETS, Dataset, from_arrays, load_dataset
 from .errors import ConfigError, DataError, GradscopeError, ShapeError
 from .initializers import INITIALIZERS, get_initializer, initialize, variance_scaling
 from .layers import (
@@ -23,12 +24,17 @@ from .layers import (
     Tanh,
     register_hooks,
 )
+from .losses import LOSSES, Loss, loss
 from .model import NORMS, mlp
+from .optimizers import OPTIMIZERS, Optimizer, global_grad_norm, make_optimizer
+from .train import History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "ELU", "GELU", "INITIALIZERS", "NORMS", "Activation", "ActivationFn",
+    "ACTIVATIONS", "DATASETS", "Dataset", "History", "LOSSES", "Loss", "OPTIMIZERS",
+    "Optimizer", "from_arrays", "global_grad_norm", "load_dataset", "loss", "make_optimizer",
+    "train", "ELU", "GELU", "INITIALIZERS", "NORMS", "Activation", "ActivationFn",
     "BatchNorm", "ConfigError", "DataError", "Dense", "GradscopeError", "HandleGroup", "Layer",
     "LayerNorm", "LeakyReLU", "Linear", "ReLU", "RemovableHandle", "Residual", "Sequential",
     "ShapeError", "Sigmoid", "Softplus", "Tanh", "__version__", "get_activation",

@@ -16,7 +16,8 @@ def command() -> None:
       gradscope list
     """
     for registry in all_registries():
-        click.echo(f"{registry.concept}s:")
+        plural = "es" if registry.concept.endswith("s") else "s"
+        click.echo(f"{registry.concept}{plural}:")
         width = max(len(n) for n in registry.names()) + (6 if registry.takes_param else 2)
         for name in registry.names():
             shown = f"{name}:X" if registry.accepts_param(name) else name
