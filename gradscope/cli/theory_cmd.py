@@ -1,0 +1,86 @@
+"""`gradscope theory`: the mean-field prediction (q*, χ₁, depth scale, per-layer ratios)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from ..theory import predict
+
+DECADE = 4  # characters of bar per factor of 10
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "none"
+    if not math.isfinite(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
+
+
+def _bar(log10_value: float, limit: int = 40) -> str:
+    """A log-scale bar: '<' per quarter decade below 1 (vanishing), '>' above 1 (exploding)."""
+    if not math.isfinite(log10_value):
+        return "?"
+    n = min(limit, round(abs(log10_value) * DECADE))
+    return ("<" if log10_value < 0 else ">") * n + ("…" if n == limit else "") or "|"
+
+
+@click.command("theory")
+@click.option("--activation", required=True, help="Activation, e.g. tanh, relu, sigmoid.")
+@click.option("--init", default=None, help="Initialiser (σ_w² follows from it), e.g. xavier.")
+@click.option("--sigma-w2", type=float, default=None,
+              help="Weight variance × fan_in, instead of --init.")
+@click.option("--sigma-b2", type=float, default=0.0, show_default=True, help="Bias variance.")
+@click.option("--depth", type=int, default=10, show_default=True, help="Hidden layers.")
+@click.option("--width", type=int, default=128, show_default=True,
+              help="Hidden width (matters for normal:S, uniform:A, whose variance is per weight).")
+@click.option("--in-dim", type=int, default=None, help="Input features [default: width].")
+@click.option("--out-dim", type=int, default=None, help="Output units [default: width].")
+@click.option("--norm", default="none", show_default=True, help="none, batchnorm or layernorm.")
+@click.option("--residual/--no-residual", default=False, help="Residual hidden blocks.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def command(activation, init, sigma_w2, sigma_b2, depth, width, in_dim, out_dim, norm, residual,
+            as_json) -> None:
+    """Mean-field prediction of how the back-propagated gradient δ changes per layer.
+
+    For weights of variance σ_w²/fan_in and biases of variance σ_b² (Poole et al. 2016;
+    Schoenholz et al. 2017): the fixed point q* of the pre-activation variance, χ₁ = σ_w²·E[φ'²]
+    (the per-layer ratio of SQUARED gradient norms ‖δ_l‖²/‖δ_{l+1}‖² deep in the net; the norm
+    itself changes by √χ₁), the depth scale −1/ln χ₁, and the prediction for each layer of an
+    mlp with standardised inputs. χ₁ < 1: vanishing; > 1: exploding; = 1: the edge of chaos.
+
+    \b
+    Example:
+      gradscope theory --activation tanh --sigma-w2 1.76 --sigma-b2 0.05
+      gradscope theory --activation sigmoid --init xavier --depth 20 --json
+    """
+    p = predict(activation, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2, depth=depth,
+                width=width, in_dim=in_dim, out_dim=out_dim, norm=norm, residual=residual)
+    if as_json:
+        click.echo(json.dumps(p.to_dict(), indent=2))
+        return
+    what = f"init {p.init} → σ_w² = {p.sigma_w2:.4g}" if p.init else f"σ_w² = {p.sigma_w2:.4g}"
+    extra = (f", {p.norm}" if p.norm != "none" else "") + (", residual" if p.residual else "")
+    click.echo(f"Mean field: {p.activation}, {what}, σ_b² = {p.sigma_b2:g}, depth {p.depth}, "
+               f"width {p.width}{extra}")
+    click.echo(f"  q_star            {_num(p.q_star)}   fixed point of the pre-activation variance")
+    click.echo(f"  chi1              {_num(p.chi1)}   ‖δ_l‖²/‖δ_l+1‖² at q* (norm: "
+               f"{_num(math.sqrt(p.chi1))})")
+    click.echo(f"  depth_scale       {_num(p.depth_scale)}   layers per factor e of ‖δ‖² "
+               "(−1/ln χ₁; < 0 exploding)")
+    click.echo(f"  per_layer_ratio   {_num(p.per_layer_ratio)}   geometric mean of ‖δ_l‖²/‖δ_l+1‖² "
+               f"over {p.depth} layers (norm: {_num(p.per_layer_norm_ratio)})")
+    click.echo(f"  total_ratio       {_num(p.total_ratio)}   ‖δ_0‖²/‖δ_{p.depth}‖² (norm ratio "
+               f"10^{p.delta_ratio_log10:.2f})")
+    click.echo("")
+    click.echo(f"  {'layer':>5} {'q':>10} {'σ_w²':>7} {'‖δ‖ ratio':>10} {'‖δ_l‖/‖δ_top‖':>14}  "
+               "log scale (< vanishing, > exploding; 4 per decade)")
+    log_running = 0.0
+    for row in reversed(p.layers):
+        log_running += 0.5 * math.log10(row.ratio) if row.ratio > 0 else -math.inf
+        click.echo(f"  {row.layer:>5} {_num(row.q):>10} {row.sigma_w2:>7.3g} "
+                   f"{_num(row.norm_ratio):>10} {_num(10.0 ** log_running):>14}  "
+                   f"{_bar(log_running)}")

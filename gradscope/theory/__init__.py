@@ -1,0 +1,23 @@
+"""Mean-field theory of gradient propagation: q*, χ₁, depth scales and per-layer predictions."""
+
+from .critical import critical_sigma_w2
+from .init_variance import SIGMA_W2, sigma_w2_of
+from .layers import BLOCKS, LayerPrediction, NetShape, layer_predictions
+from .meanfield import chi, chi1, depth_scale, fixed_point, length_map
+from .moments import CLOSED_FORMS, Moments, PiecewiseLinear, moments
+from .predict import Prediction, predict
+from .quadrature import (
+    gauss_hermite,
+    gaussian_expectation,
+    gh_expectation,
+    kinked_expectation,
+    sinh_expectation,
+)
+
+__all__ = [
+    "BLOCKS", "CLOSED_FORMS", "LayerPrediction", "Moments", "NetShape", "PiecewiseLinear",
+    "Prediction", "SIGMA_W2", "chi", "chi1", "critical_sigma_w2", "depth_scale", "fixed_point",
+    "gauss_hermite", "gaussian_expectation", "gh_expectation", "kinked_expectation",
+    "layer_predictions",
+    "length_map", "moments", "predict", "sinh_expectation", "sigma_w2_of",
+]
