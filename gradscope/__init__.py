@@ -1,9 +1,12 @@
 """gradscope: make vanishing and exploding gradients visible, measurable and explainable."""
 
+from . import theory
 from .activations import ACTIVATIONS, ActivationFn, get_activation
 from .datasets import DATASETS, Dataset, from_arrays, load_dataset
 from .errors import ConfigError, DataError, GradscopeError, ShapeError
+from .explain import deep_chain, one_neuron, two_weights
 from .initializers import INITIALIZERS, get_initializer, initialize, variance_scaling
+from .jacobian import JacobianSpectrum, input_output_jacobian, jacobian_spectrum, spectrum_vs_depth
 from .layers import (
     ELU,
     GELU,
@@ -27,6 +30,8 @@ from .layers import (
 from .losses import LOSSES, Loss, loss
 from .model import NORMS, mlp
 from .optimizers import OPTIMIZERS, Optimizer, global_grad_norm, make_optimizer
+from .theory import critical_sigma_w2, sigma_w2_of
+from .theory import predict as theory_predict
 from .train import History, train
 
 __version__ = "0.1.0"
@@ -34,7 +39,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS", "DATASETS", "Dataset", "History", "LOSSES", "Loss", "OPTIMIZERS",
     "Optimizer", "from_arrays", "global_grad_norm", "load_dataset", "loss", "make_optimizer",
-    "train", "ELU", "GELU", "INITIALIZERS", "NORMS", "Activation", "ActivationFn",
+    "train", "theory", "theory_predict", "critical_sigma_w2", "sigma_w2_of", "JacobianSpectrum",
+    "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "deep_chain", "one_neuron",
+    "two_weights", "ELU", "GELU", "INITIALIZERS", "NORMS", "Activation", "ActivationFn",
     "BatchNorm", "ConfigError", "DataError", "Dense", "GradscopeError", "HandleGroup", "Layer",
     "LayerNorm", "LeakyReLU", "Linear", "ReLU", "RemovableHandle", "Residual", "Sequential",
     "ShapeError", "Sigmoid", "Softplus", "Tanh", "__version__", "get_activation",
