@@ -1,0 +1,193 @@
+"""Captions that state what each plot shows in numbers, read from the same CSV frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .base import finite, log10
+from .frames import Frames
+from .grouping import combos, fmt_value, label, select, varying_params
+from .heatmap import representative_runs
+from .histograms import pick_layers
+from .saturation import deepest_runs
+
+MAX_ITEMS = 6
+
+
+def _numeric(frame: pd.DataFrame, col: str) -> pd.Series:
+    return finite(pd.to_numeric(frame[col], errors="coerce"))
+
+
+def _name(params: dict, keys: list[str]) -> str:
+    """"sigmoid + normal:0.01 at depth 32" (or just the depth, or just the configuration)."""
+    rest = [k for k in keys if k != "depth"]
+    head = label(params, rest) if rest else "the net"
+    return f"{head} at depth {fmt_value(params['depth'])}" if "depth" in params else head
+
+
+def per_config(runs: pd.DataFrame, col: str, *, deepest: bool = True) -> list[tuple[str, float]]:
+    """(name, mean of `col` over seeds) per configuration, at its largest depth, ascending."""
+    if col not in runs.columns or runs.empty:
+        return []
+    frame = runs.assign(_v=_numeric(runs, col))
+    keys = [k for k in varying_params(frame) if k != "depth"]
+    out = []
+    for vals in combos(frame, keys):
+        sub = select(frame, keys, vals)
+        if "depth" in sub.columns:
+            depths = sorted(sub["depth"].dropna().unique())
+            for d in depths[-1:] if deepest else depths:
+                value = sub.loc[sub["depth"] == d, "_v"].mean()
+                params = {**dict(zip(keys, vals, strict=True)), "depth": d}
+                out.append((_name(params, keys), float(value)))
+        else:
+            out.append((_name(dict(zip(keys, vals, strict=True)), keys), float(sub["_v"].mean())))
+    return sorted(out, key=lambda t: (np.isnan(t[1]), t[1]))
+
+
+def _listing(items: list[str]) -> str:
+    shown = items[:MAX_ITEMS]
+    more = f"; and {len(items) - len(shown)} more" if len(items) > len(shown) else ""
+    return "; ".join(shown) + more
+
+
+def _power(v: float) -> str:
+    return "n/a (non-finite)" if np.isnan(v) else f"10^{v:.1f}".replace("-0.0", "0.0")
+
+
+def _ratio_caption(frames: Frames, col: str, what: str) -> str:
+    found = per_config(frames.runs, col)
+    if not found:
+        return f"Per-layer {what} at step 0 ({col} is not in runs.csv, so no summary numbers)."
+    (name, value), rest = found[0], found[1:]
+    text = (f"Per-layer {what} at step 0, mean over seeds (a flat line means no decay). "
+            f"{name}: the gradient reaching layer 0 is {_power(value)} of the last layer's.")
+    if rest:
+        others = [f"{n}: {_power(v)}" for n, v in rest]
+        text += f" The others at their largest depth: {_listing(others)}."
+    return text
+
+
+def profile_delta(frames: Frames) -> str:
+    """Caption of the back-propagated gradient profile."""
+    return _ratio_caption(frames, "delta_ratio_log10", "back-propagated gradient ‖∂L/∂z‖")
+
+
+def profile_grad(frames: Frames) -> str:
+    """Caption of the weight gradient profile."""
+    return _ratio_caption(frames, "grad_ratio_log10", "weight gradient ‖∂L/∂W‖")
+
+
+def depth(frames: Frames) -> str:
+    """Caption of the depth summary."""
+    items = per_config(frames.runs, "delta_ratio_log10", deepest=False)
+    finite_items = [(n, v) for n, v in items if not np.isnan(v)]
+    if not finite_items:
+        return "log10 of the layer-0 / last-layer gradient ratio against depth (no finite ratio)."
+    (lo_name, lo), (hi_name, hi) = finite_items[0], finite_items[-1]
+    return ("log10 of the layer-0 / last-layer gradient ratio at step 0 against depth "
+            "(0 = no decay, −k = k orders of magnitude lost on the way to the input). "
+            f"delta_ratio_log10 ranges from {lo:+.1f} ({lo_name}) to {hi:+.1f} ({hi_name}).")
+
+
+def heatmap(frames: Frames) -> str:
+    """Caption of the layer × step heatmap."""
+    runs, layers = frames.runs, frames.layers
+    chosen = representative_runs(runs[runs["run_id"].isin(layers["run_id"])])
+    frame = layers[layers["run_id"].isin(chosen["run_id"])]
+    values = log10(frame["grad_norm"])
+    keys = varying_params(runs)
+    names = [_name({k: r[k] for k in keys + (["depth"] if "depth" in r.index else [])}, keys)
+             for _, r in chosen.iterrows()]
+    text = f"log10 grad_norm per layer (rows) and recorded step (columns) for {_listing(names)}."
+    if values.notna().any():
+        lo, hi = frame.loc[values.idxmin()], frame.loc[values.idxmax()]
+        text += (f" Values span from {values.min():+.1f} (layer {int(lo['layer'])}, step "
+                 f"{int(lo['step'])}) to {values.max():+.1f} (layer {int(hi['layer'])}, "
+                 f"step {int(hi['step'])}).")
+    bad = int(values.isna().sum())
+    if bad:
+        text += f" {bad} cells are grey: a zero or non-finite gradient (a diverged run)."
+    return text
+
+
+def curves(frames: Frames) -> str:
+    """Caption of the training curves."""
+    runs = frames.runs
+    text = "Loss and accuracy per step, one line per configuration (mean over seeds)."
+    for col, word, best_high in (("final_accuracy", "final accuracy", True),
+                                 ("final_loss", "final loss", False)):
+        items = [(n, v) for n, v in per_config(runs, col, deepest=False) if not np.isnan(v)]
+        if items:
+            best = items[-1] if best_high else items[0]
+            worst = items[0] if best_high else items[-1]
+            text += (f" Best {word}: {best[1]:.3g} ({best[0]}); worst: {worst[1]:.3g} "
+                     f"({worst[0]}).")
+            break
+    if "status" in runs.columns:
+        n = int((runs["status"] == "diverged").sum())
+        if n:
+            text += f" {n} run(s) diverged; their lines stop at the first non-finite step."
+    return text
+
+
+def histograms(frames: Frames) -> str:
+    """Caption of the per-layer histograms."""
+    hist, runs = frames.hist, frames.runs
+    chosen = representative_runs(runs[runs["run_id"].isin(hist["run_id"])], 4)
+    quantities = sorted(hist["quantity"].astype(str).unique())
+    text = (f"Histograms of {', '.join(quantities)} at the first recorded step, for up to 6 "
+            f"layers of {len(chosen)} run(s), as a share of each layer's values.")
+    grads = [q for q in quantities if "grad" in q or "delta" in q]
+    if grads and not chosen.empty:
+        q, run = grads[0], chosen.iloc[0]
+        own = hist[(hist["run_id"] == run["run_id"]) & (hist["quantity"].astype(str) == q)]
+        own = own[(own["step"] == own["step"].min()) & (own["count"] > 0)]
+        layers = pick_layers(own["layer"].to_numpy()) if not own.empty else []
+        if len(layers) > 1:
+            spans = {ly: float(own.loc[own["layer"] == ly, "bin_hi"].max()
+                               - own.loc[own["layer"] == ly, "bin_lo"].min()) for ly in layers}
+            keys = varying_params(runs)
+            name = _name({k: run[k] for k in keys + ["depth"] if k in run.index}, keys)
+            text += (f" For {name}, the occupied range of {q} is {spans[layers[0]]:.3g} wide at "
+                     f"layer {layers[0]} against {spans[layers[-1]]:.3g} at layer {layers[-1]}.")
+    return text
+
+
+def saturation(frames: Frames) -> str:
+    """Caption of the saturation / dead units / update ratio plot."""
+    layers, runs = frames.layers, frames.runs
+    layers = layers[layers["run_id"].isin(deepest_runs(runs)["run_id"])]  # as in the plot
+    last = layers[layers["step"] == layers.groupby("run_id")["step"].transform("max")]
+    keys = varying_params(runs)
+    params = runs.set_index("run_id")
+    parts = []
+    for col, word in (("saturated_frac", "saturated share"), ("dead_frac", "dead share")):
+        if col in last.columns and _numeric(last, col).notna().any():
+            row = last.loc[_numeric(last, col).idxmax()]
+            run = params.loc[row["run_id"]]
+            name = _name({k: run[k] for k in keys + ["depth"] if k in run.index}, keys)
+            parts.append(f"the largest {word} is {float(row[col]):.2f} (layer "
+                         f"{int(row['layer'])} of {name})")
+    if "update_ratio" in last.columns:
+        ratio = log10(last["update_ratio"]).dropna()
+        if not ratio.empty:
+            parts.append(f"the update ratio ranges from {_power(ratio.min())} to "
+                         f"{_power(ratio.max())} across layers")
+    body = "; ".join(parts) if parts else "no finite values were recorded"
+    return f"Per layer, at each run's last recorded step: {body}."
+
+
+def matrix(frames: Frames) -> str:
+    """Caption of the diagnosis matrix."""
+    runs = frames.runs
+    counts = runs["diagnosis"].astype(str).value_counts()
+    tally = ", ".join(f"{n} {d}" for d, n in counts.items())
+    text = f"{len(runs)} runs: {tally}."
+    items = [(n, v) for n, v in per_config(runs, "delta_ratio_log10", deepest=False)
+             if not np.isnan(v)]
+    if items:
+        text += (f" Most negative delta_ratio_log10: {items[0][1]:+.1f} ({items[0][0]}); "
+                 f"most positive: {items[-1][1]:+.1f} ({items[-1][0]}).")
+    return text

@@ -1,0 +1,77 @@
+"""Per-layer histograms of gradients and activations from hist.csv (Glorot & Bengio 2010)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from .base import NoData, new_figure, require, suptitle
+from .facets import panel_title
+from .grouping import varying_params
+from .heatmap import representative_runs
+
+HIST_COLUMNS = ["run_id", "step", "layer", "quantity", "bin_lo", "bin_hi", "count"]
+MAX_RUNS, MAX_LAYERS, MAX_QUANTITIES = 4, 6, 3
+
+
+def pick_layers(layer_ids: np.ndarray, limit: int = MAX_LAYERS) -> list[int]:
+    """At most `limit` layer indices spread evenly from the input side to the output side."""
+    ids = np.unique(layer_ids)
+    if len(ids) <= limit:
+        return [int(i) for i in ids]
+    return [int(ids[i]) for i in np.unique(np.linspace(0, len(ids) - 1, limit).round().astype(int))]
+
+
+def layer_histograms(hist: pd.DataFrame, runs: pd.DataFrame, *, step: str | int = "first",
+                     run_ids: list[str] | None = None) -> Figure:
+    """One panel per representative run × quantity: each drawn layer's histogram as a step line,
+    as a share of that layer's values, coloured from input (dark) to output (light) layers."""
+    require(hist, "hist.csv", HIST_COLUMNS)
+    require(runs, "runs.csv", ["run_id"])
+    present = runs[runs["run_id"].isin(hist["run_id"])]
+    chosen = (present[present["run_id"].isin(run_ids)] if run_ids is not None
+              else representative_runs(present, MAX_RUNS))
+    if chosen.empty:
+        raise NoData("no run of runs.csv has rows in hist.csv")
+    quantities = sorted(hist["quantity"].astype(str).unique())[:MAX_QUANTITIES]
+    keys = varying_params(runs)
+    if "depth" in chosen.columns and "depth" not in keys:
+        keys.append("depth")
+    fig, axes = new_figure(len(chosen), len(quantities), extra_w=1.0)
+    max_layer = float(hist["layer"].max()) or 1.0
+    cmap = colormaps["viridis"]
+    norm = Normalize(0.0, max_layer)
+    shown_step = {}
+    for r, (_, run) in enumerate(chosen.iterrows()):
+        own = hist[hist["run_id"] == run["run_id"]]
+        steps = sorted(own["step"].unique())
+        at = steps[0] if step == "first" else steps[-1] if step == "last" else step
+        shown_step[run["run_id"]] = at
+        own = own[own["step"] == at]
+        for c, quantity in enumerate(quantities):
+            ax = axes[r, c]
+            rows = own[own["quantity"].astype(str) == quantity]
+            for layer in pick_layers(rows["layer"].to_numpy()):
+                bins = rows[rows["layer"] == layer].sort_values("bin_lo")
+                counts = bins["count"].to_numpy(dtype=float)
+                total = counts.sum()
+                if total <= 0:
+                    continue
+                edges = np.append(bins["bin_lo"].to_numpy(float),
+                                  bins["bin_hi"].to_numpy(float)[-1])
+                ax.stairs(counts / total, edges, color=cmap(norm(layer)), lw=1.3)
+            panel_title(ax, {k: run[k] for k in keys}, keys, prefix=f"{quantity} at step {at}\n")
+            ax.set_xlabel(quantity, fontsize=8)
+            ax.set_ylabel("share of values", fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.grid(alpha=0.3)
+    bar = fig.colorbar(ScalarMappable(norm, cmap), ax=axes.ravel().tolist(), shrink=0.8)
+    bar.set_label("layer (0 = input side)", fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    suptitle(fig, "Per-layer histograms (deepest net of each configuration, first seed; "
+                 f"up to {MAX_LAYERS} layers each)")
+    return fig

@@ -1,0 +1,67 @@
+"""Gradient profile: log10 of a per-layer gradient norm against layer index at step 0."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from .base import NoData, log10, require, suptitle
+from .facets import constants, draw_lines, facet_figure, finish_legend, panel_title
+from .grouping import layout, run_params, select
+from .style import Style
+
+QUANTITY_TEXT = {
+    "delta_norm": "back-propagated gradient ‖∂L/∂z‖",
+    "grad_norm": "weight gradient ‖∂L/∂W‖",
+}
+
+
+def first_step(layers: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each run's first recorded step (step 0 when it was recorded)."""
+    return layers[layers["step"] == layers.groupby("run_id")["step"].transform("min")]
+
+
+def with_params(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """`frame` joined with the run parameters of runs.csv on run_id."""
+    cols = ["run_id", *[c for c in run_params(runs) if c not in frame.columns]]
+    return frame.merge(runs[cols], on="run_id", how="inner")
+
+
+def style_for(runs: pd.DataFrame, style: Style | None) -> Style:
+    """The given style, or one built from the initialisers of `runs`."""
+    if style is not None:
+        return style
+    return Style.for_inits(runs["init"]) if "init" in runs.columns else Style()
+
+
+def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "delta_norm", *,
+                     style: Style | None = None) -> Figure:
+    """log10 `quantity` (delta_norm or grad_norm) per layer at step 0: one line per
+    configuration (mean over seeds, min–max band), one panel per activation × init."""
+    require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
+    require(runs, "runs.csv", ["run_id"])
+    style = style_for(runs, style)
+    frame = with_params(first_step(layers), runs)
+    frame = frame.assign(value=log10(frame[quantity]))
+    if frame["value"].notna().sum() == 0:
+        raise NoData(f"no finite positive {quantity} at the first step")
+    lay = layout(runs[runs["run_id"].isin(frame["run_id"])], facet_first=("activation", "init"))
+    fig, values, blocks, note = facet_figure(frame, lay.facets, sharey=True)
+    legend: dict[str, Line2D] = {}
+    for vals, (ax,) in zip(values, blocks, strict=True):
+        sub = select(frame, lay.facets, vals)
+        draw_lines(ax, sub, x="layer", y="value", line_keys=lay.lines, style=style,
+                   legend=legend, markers=True)
+        panel_title(ax, constants(sub, lay.facets), lay.facets)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.set_xlabel("layer (0 = input side)", fontsize=8)
+        ax.set_ylabel(f"log10 {quantity}", fontsize=8)
+        ax.tick_params(labelsize=8, labelleft=True)
+    text = QUANTITY_TEXT.get(quantity, quantity)
+    suptitle(fig, f"{text[0].upper()}{text[1:]} per layer at step 0\n"
+                 f"(mean over seeds, band = min–max){note}")
+    finish_legend(fig, legend)
+    return fig

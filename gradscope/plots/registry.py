@@ -1,0 +1,82 @@
+"""PLOTS: every plot of a report by name, with the columns it needs and its caption builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from ..registry import Registry
+from . import captions
+from .curves import training_curves
+from .depth import depth_summary
+from .frames import Frames
+from .heatmap import gradient_heatmap
+from .histograms import HIST_COLUMNS, layer_histograms
+from .matrix import diagnosis_matrix
+from .profile import gradient_profile
+from .saturation import saturation_profile
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """A report plot: its title, what it needs, how to draw it and how to caption it."""
+
+    name: str
+    title: str
+    needs: Mapping[str, tuple[str, ...]]  # file name → columns
+    draw: Callable[[Frames], Figure]
+    caption: Callable[[Frames], str]
+
+    def missing(self, frames: Frames) -> dict[str, list[str]]:
+        """The needed columns that `frames` lacks, per file (a whole absent file lists all)."""
+        out: dict[str, list[str]] = {}
+        for file, cols in self.needs.items():
+            frame = getattr(frames, file.removesuffix(".csv"))
+            gone = list(cols) if frame is None else [c for c in cols if c not in frame.columns]
+            if gone:
+                out[file] = gone
+        return out
+
+
+PLOTS: Registry[PlotSpec] = Registry("plot")
+
+
+def _add(name: str, title: str, needs: Mapping[str, tuple[str, ...]],
+         draw: Callable[[Frames], Figure], help: str) -> None:
+    PLOTS.add(name, PlotSpec(name, title, needs, draw, getattr(captions, name)), help)
+
+
+_add("profile_delta", "Back-propagated gradient per layer",
+     {"layers.csv": ("run_id", "step", "layer", "delta_norm"), "runs.csv": ("run_id",)},
+     lambda f: gradient_profile(f.layers, f.runs, "delta_norm", style=f.style),
+     "log10 delta_norm against layer at step 0, per activation × init")
+_add("profile_grad", "Weight gradient per layer",
+     {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
+     lambda f: gradient_profile(f.layers, f.runs, "grad_norm", style=f.style),
+     "log10 grad_norm against layer at step 0, per activation × init")
+_add("depth", "Gradient decay against depth",
+     {"runs.csv": ("run_id", "depth", "delta_ratio_log10", "grad_ratio_log10")},
+     lambda f: depth_summary(f.runs, style=f.style),
+     "delta_ratio_log10 and grad_ratio_log10 against depth")
+_add("heatmap", "Gradient norm over layers and training steps",
+     {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
+     lambda f: gradient_heatmap(f.layers, f.runs),
+     "log10 grad_norm over layer × step for representative runs")
+_add("curves", "Training curves",
+     {"steps.csv": ("run_id", "step", "loss"), "runs.csv": ("run_id",)},
+     lambda f: training_curves(f.steps, f.runs, style=f.style),
+     "loss and accuracy against step per configuration (He et al. 2015, Fig. 3)")
+_add("histograms", "Per-layer histograms",
+     {"hist.csv": tuple(HIST_COLUMNS), "runs.csv": ("run_id",)},
+     lambda f: layer_histograms(f.hist, f.runs),
+     "histograms of gradients and activations per layer (Glorot & Bengio 2010, Fig. 6–7)")
+_add("saturation", "Saturated and dead units, update ratio",
+     {"layers.csv": ("run_id", "step", "layer"), "runs.csv": ("run_id",)},
+     lambda f: saturation_profile(f.layers, f.runs, style=f.style),
+     "saturated_frac, dead_frac and update_ratio per layer")
+_add("matrix", "Diagnosis matrix",
+     {"runs.csv": ("run_id", "depth", "diagnosis", "delta_ratio_log10")},
+     lambda f: diagnosis_matrix(f.runs),
+     "depth × activation per init, coloured by delta_ratio_log10, labelled with the diagnosis")

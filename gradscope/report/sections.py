@@ -1,0 +1,133 @@
+"""The sections of a report (what was run, runs by diagnosis, diverged runs) as document blocks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..plots.frames import Frames
+from ..plots.grouping import fmt_value, label, level_key, run_params, varying_params
+from .document import Block, Heading, Para, Table
+
+DIAGNOSIS_ORDER = ["vanishing", "exploding", "saturated", "dead", "diverged", "healthy"]
+NUMBERS = ["delta_ratio_log10", "grad_ratio_log10", "final_loss", "final_accuracy"]
+
+
+def cell(value: object) -> str:
+    """A table cell: numbers with 4 significant digits, missing values as an empty cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def sweep_name(frames: Frames, fallback: str) -> str:
+    """The config name of manifest.json, or `fallback` (the directory name)."""
+    config = frames.manifest.get("config")
+    if isinstance(config, Mapping) and config.get("name"):
+        return str(config["name"])
+    return fallback
+
+
+def config_section(frames: Frames, out_name: str) -> list[Block]:
+    """What was run: counts, then one row per run parameter with its value(s)."""
+    runs = frames.runs
+    params = run_params(runs)
+    varying = varying_params(runs)
+    n_configs = len(runs[varying].drop_duplicates()) if varying else 1
+    seeds = runs["seed"].nunique() if "seed" in runs.columns else 1
+    status = ", ".join(f"{n} {s}" for s, n in runs["status"].astype(str).value_counts().items())
+    blocks: list[Block] = [
+        Heading(2, "What was run"),
+        Para(f"Sweep {sweep_name(frames, out_name)}: {len(runs)} runs "
+             f"({n_configs} configurations × {seeds} seed(s)); status: {status or 'none'}."),
+    ]
+    manifest = frames.manifest
+    when = [f"{k}: {manifest[k]}" for k in ("start", "end") if k in manifest]
+    versions = manifest.get("versions")
+    if isinstance(versions, Mapping):
+        when.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    if when:
+        blocks.append(Para("; ".join(when) + "."))
+    rows = []
+    for p in params:
+        values = sorted(runs[p].drop_duplicates().tolist(), key=lambda v, p=p: level_key(p, v))
+        kind = "varies" if p in varying or (p == "seed" and len(values) > 1) else "fixed"
+        rows.append((p, kind, ", ".join(fmt_value(v) for v in values)))
+    blocks.append(Table(("parameter", "role", "value(s)"), tuple(rows)))
+    return blocks
+
+
+def _run_rows(runs: pd.DataFrame, subset: pd.DataFrame,
+              columns: list[str]) -> tuple[tuple[str, ...], ...]:
+    """One row per run of `subset`, labelled by the parameters that vary over all `runs`."""
+    keys = varying_params(runs, include_seed=True)
+    ordered = subset.sort_values([*keys, "run_id"], kind="stable") if keys else subset
+    return tuple(
+        (str(r["run_id"]), label({k: r[k] for k in keys}, [k for k in keys if k != "seed"]),
+         *([fmt_value(r["seed"])] if "seed" in keys else []),
+         *(cell(r[c]) for c in columns))
+        for _, r in ordered.iterrows()
+    )
+
+
+def _run_header(runs: pd.DataFrame, columns: list[str]) -> tuple[str, ...]:
+    seed = ["seed"] if "seed" in varying_params(runs, include_seed=True) else []
+    return ("run_id", "configuration", *seed, *columns)
+
+
+def diagnosis_section(frames: Frames) -> list[Block]:
+    """Runs by diagnosis: a count table, then the runs of each diagnosis."""
+    runs = frames.runs
+    found = runs["diagnosis"].astype(str).unique().tolist()
+    order = [d for d in DIAGNOSIS_ORDER if d in found] + sorted(
+        d for d in found if d not in DIAGNOSIS_ORDER)
+    keys = varying_params(runs)
+    summary = []
+    for d in order:
+        sub = runs[runs["diagnosis"].astype(str) == d]
+        n_conf = len(sub[keys].drop_duplicates()) if keys else 1
+        summary.append((d, str(len(sub)), str(n_conf)))
+    blocks: list[Block] = [Heading(2, "Runs by diagnosis"),
+                           Table(("diagnosis", "runs", "configurations"), tuple(summary))]
+    columns = [c for c in NUMBERS if c in runs.columns] + (
+        ["findings"] if "findings" in runs.columns else [])
+    for d in order:
+        sub = runs[runs["diagnosis"].astype(str) == d]
+        blocks += [Heading(3, f"{d} ({len(sub)})"),
+                   Table(_run_header(runs, columns), _run_rows(runs, sub, columns))]
+    return blocks
+
+
+def problem_section(frames: Frames) -> list[Block]:
+    """The diverged runs (and the runs that failed with an error, if any)."""
+    runs = frames.runs
+    blocks: list[Block] = [Heading(2, "Diverged runs")]
+    status = runs["status"].astype(str)
+    diverged = runs[status == "diverged"]
+    cols = [c for c in ("first_nonfinite_step", "findings") if c in runs.columns]
+    if diverged.empty:
+        blocks.append(Para("No run diverged."))
+    else:
+        blocks.append(Para(f"{len(diverged)} run(s) produced a non-finite loss or gradient; "
+                           "training stopped at the first non-finite step."))
+        blocks.append(Table(_run_header(runs, cols), _run_rows(runs, diverged, cols)))
+    failed = runs[status == "error"]
+    if not failed.empty:
+        cols = [c for c in ("findings",) if c in runs.columns]
+        blocks += [Heading(2, "Failed runs"),
+                   Para(f"{len(failed)} run(s) stopped with an error (message in findings)."),
+                   Table(_run_header(runs, cols), _run_rows(runs, failed, cols))]
+    return blocks
+
+
+def manifest_extra(manifest: Mapping[str, Any]) -> str:
+    """The machine line of manifest.json, if any."""
+    machine = manifest.get("machine")
+    if isinstance(machine, Mapping):
+        return "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + "."
+    return ""

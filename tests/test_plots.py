@@ -1,0 +1,149 @@
+"""Plots read the sweep CSVs as DataFrames and return headless Figures with something drawn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from synthetic_sweep import write_sweep
+
+from gradscope.activations import ACTIVATIONS
+from gradscope.plots import (
+    PLOTS,
+    Frames,
+    MissingColumns,
+    Style,
+    activation_colour,
+    depth_summary,
+    diagnosis_matrix,
+    gradient_heatmap,
+    gradient_profile,
+    layer_histograms,
+    saturation_profile,
+    training_curves,
+    varying_params,
+)
+from gradscope.plots.grouping import MAX_FACETS, layout
+
+
+def read(out) -> Frames:
+    """The four CSVs of a synthetic sweep as Frames."""
+    return Frames(*(pd.read_csv(out / f"{n}.csv", dtype={"run_id": str})
+                    for n in ("runs", "layers", "steps", "hist")))
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory) -> Frames:
+    """2 activations × 2 inits × depths 2/8 × 2 seeds, one run diverged."""
+    return read(write_sweep(tmp_path_factory.mktemp("sweep")))
+
+
+def drawn(fig: Figure) -> int:
+    """How many data artists (lines, bands, meshes, images, bars) the figure's axes hold."""
+    return sum(len(ax.lines) + len(ax.collections) + len(ax.images) + len(ax.patches)
+               for ax in fig.axes)
+
+
+@pytest.mark.parametrize("name", PLOTS.names())
+def test_every_registered_plot_draws_a_figure(frames, name):
+    fig = PLOTS.get(name).draw(frames)
+    assert isinstance(fig, Figure)
+    assert drawn(fig) > 0
+    assert PLOTS.get(name).missing(frames) == {}
+
+
+def test_public_functions_take_dataframes(frames):
+    figs = [gradient_profile(frames.layers, frames.runs, "grad_norm"),
+            depth_summary(frames.runs), gradient_heatmap(frames.layers, frames.runs),
+            training_curves(frames.steps, frames.runs),
+            layer_histograms(frames.hist, frames.runs, step="last"),
+            saturation_profile(frames.layers, frames.runs), diagnosis_matrix(frames.runs)]
+    assert all(isinstance(f, Figure) and drawn(f) > 0 for f in figs)
+
+
+def test_profile_draws_one_line_per_depth_in_each_activation_init_panel(frames):
+    fig = gradient_profile(frames.layers, frames.runs, "delta_norm")
+    panels = [ax for ax in fig.axes if ax.lines]
+    assert len(panels) == 4  # sigmoid/relu × normal:0.01/he
+    assert {len(ax.lines) for ax in panels} == {2}  # depth 2 and depth 8
+    titles = {ax.get_title() for ax in panels}
+    assert "sigmoid + normal:0.01" in titles and "relu + he" in titles
+    # the deep sigmoid + normal:0.01 line reaches layer 0 about 12.8 decades down
+    ax = next(a for a in panels if a.get_title() == "sigmoid + normal:0.01")
+    deep = max(ax.lines, key=lambda line: len(line.get_xdata()))
+    assert deep.get_ydata()[0] == pytest.approx(-12.8, abs=0.3)
+
+
+def test_legend_sits_outside_every_axes(frames):
+    fig = gradient_profile(frames.layers, frames.runs, "delta_norm")
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    box = fig.legends[0].get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+
+
+@pytest.mark.parametrize("column, call", [
+    ("delta_norm", lambda f: gradient_profile(f.layers, f.runs, "delta_norm")),
+    ("grad_norm", lambda f: gradient_heatmap(f.layers, f.runs)),
+])
+def test_missing_column_raises_missing_columns(frames, column, call):
+    broken = Frames(frames.runs, frames.layers.drop(columns=column), frames.steps, frames.hist)
+    with pytest.raises(MissingColumns) as info:
+        call(broken)
+    assert info.value.missing == [column]
+    assert column in str(info.value)
+
+
+def test_depth_summary_needs_the_ratio_columns(frames):
+    with pytest.raises(MissingColumns, match="grad_ratio_log10"):
+        depth_summary(frames.runs.drop(columns="grad_ratio_log10"))
+
+
+def test_colour_per_activation_and_line_style_per_init_are_fixed():
+    assert len({activation_colour(a) for a in ACTIVATIONS.names()}) == len(ACTIVATIONS)
+    style = Style.for_inits(["he", "normal:0.01", "xavier", "normal:1"])
+    assert len({str(style.linestyle(i)) for i in ["he", "normal:0.01", "xavier", "normal:1"]}) == 4
+    assert style.linestyle("normal:0.01") == "-"  # registry order: normal first
+
+
+def test_norm_sweep_gives_lines_labelled_by_norm(tmp_path):
+    out = write_sweep(tmp_path, activations=("sigmoid",), inits=("he",), depths=(4,),
+                      norms=("none", "batchnorm", "layernorm"))
+    f = read(out)
+    assert varying_params(f.runs) == ["norm"]
+    fig = gradient_profile(f.layers, f.runs, "delta_norm")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sorted(labels) == ["norm=batchnorm", "norm=layernorm", "norm=none"]
+    assert drawn(training_curves(f.steps, f.runs)) > 0
+    assert drawn(diagnosis_matrix(f.runs)) > 0
+
+
+def test_many_configurations_are_limited_to_a_readable_number_of_panels(tmp_path):
+    acts = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")  # 24 panels
+    inits = ("normal:0.01", "xavier", "he", "lecun")
+    out = write_sweep(tmp_path, activations=acts, inits=inits, depths=(2, 3), seeds=(0,),
+                      steps=5, hist=False)
+    f = Frames(pd.read_csv(out / "runs.csv"), pd.read_csv(out / "layers.csv"))
+    fig = gradient_profile(f.layers, f.runs, "delta_norm")
+    assert len([ax for ax in fig.axes if ax.lines]) <= MAX_FACETS
+    assert "panels shown" in fig._suptitle.get_text()
+
+
+def test_layout_moves_extra_parameters_to_panels():
+    runs = pd.DataFrame({"run_id": list("abcdefgh"), "activation": ["relu"] * 8,
+                         "init": ["he"] * 8, "depth": [2, 4, 8, 16] * 2,
+                         "norm": ["none"] * 4 + ["batchnorm"] * 4, "seed": [0] * 8,
+                         "status": ["ok"] * 8})
+    lay = layout(runs, facet_first=("activation", "init"))
+    assert lay == layout(runs, facet_first=("activation", "init"))
+    assert set(lay.facets) | set(lay.lines) == {"depth", "norm"}
+
+
+def test_importing_plots_never_imports_pyplot():
+    code = ("import sys, gradscope.plots, gradscope.report; "
+            "print('matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
