@@ -1,6 +1,7 @@
 """gradscope: make vanishing and exploding gradients visible, measurable and explainable."""
 
 from . import theory
+from ._version import __version__
 from .activations import ACTIVATIONS, ActivationFn, get_activation
 from .datasets import DATASETS, Dataset, from_arrays, load_dataset
 from .errors import ConfigError, DataError, GradscopeError, ShapeError
@@ -34,8 +35,6 @@ from .report import build_report
 from .theory import critical_sigma_w2, sigma_w2_of
 from .theory import predict as theory_predict
 from .train import History, train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "DATASETS", "Dataset", "History", "LOSSES", "Loss", "OPTIMIZERS",

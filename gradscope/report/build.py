@@ -7,7 +7,7 @@ import os
 import uuid
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..plots.base import DPI, PlotSkipped
 from ..plots.frames import Frames
 from ..plots.registry import PLOTS
