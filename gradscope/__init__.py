@@ -31,6 +31,7 @@ from .layers import (
 from .losses import LOSSES, Loss, loss
 from .model import NORMS, mlp
 from .optimizers import OPTIMIZERS, Optimizer, global_grad_norm, make_optimizer
+from .recorder import GradientRecorder
 from .report import build_report
 from .theory import critical_sigma_w2, sigma_w2_of
 from .theory import predict as theory_predict
@@ -39,7 +40,7 @@ from .train import History, train
 __all__ = [
     "ACTIVATIONS", "DATASETS", "Dataset", "History", "LOSSES", "Loss", "OPTIMIZERS",
     "Optimizer", "from_arrays", "global_grad_norm", "load_dataset", "loss", "make_optimizer",
-    "train", "build_report", "theory", "theory_predict", "critical_sigma_w2", "sigma_w2_of",
+    "train", "build_report", "GradientRecorder", "theory", "theory_predict", "critical_sigma_w2", "sigma_w2_of",
     "JacobianSpectrum",
     "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "deep_chain", "one_neuron",
     "two_weights", "ELU", "GELU", "INITIALIZERS", "NORMS", "Activation", "ActivationFn",
