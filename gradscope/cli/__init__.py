@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from .common import GradscopeGroup
 
 
@@ -24,6 +24,12 @@ def main() -> None:
 # Each module defines one click command named `command`; add a line to add a command.
 COMMAND_MODULES = [
     "list_cmd",
+    "theory_cmd",
+    "explain_cmd",
+    "run_cmd",
+    "sweep_cmd",
+    "validate_cmd",
+    "report_cmd",
 ]
 
 for _module in COMMAND_MODULES:

@@ -1,0 +1,62 @@
+"""Shared click options, generated from the RunConfig fields so every config key is a flag."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import FIELD_NAMES, RunConfig
+
+_TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING}
+
+
+def _choices(registry: str) -> list[str]:
+    """The names users may write for a name-valued field (from the registry itself)."""
+    from ..activations import ACTIVATIONS
+    from ..datasets import DATASETS
+    from ..initializers import INITIALIZERS
+    from ..losses import LOSSES
+    from ..model import NORMS
+    from ..optimizers import OPTIMIZERS
+
+    reg = {"activation": ACTIVATIONS, "init": INITIALIZERS, "norm": NORMS, "dataset": DATASETS,
+           "loss": LOSSES, "optimizer": OPTIMIZERS}[registry]
+    names = [f"{n}:X" if reg.accepts_param(n) else n for n in reg.names()]
+    return (["auto"] if registry == "loss" else []) + names + (
+        ["csv:PATH"] if registry == "dataset" else [])
+
+
+def _option(f: dataclasses.Field) -> Callable[[Callable], Callable]:
+    flag = "--" + f.name.replace("_", "-")
+    help_text = f.metadata["help"]
+    if "registry" in f.metadata:
+        help_text += f" [choices: {', '.join(_choices(f.metadata['registry']))}]"
+    elif "choices" in f.metadata:
+        help_text += f" [choices: {', '.join(f.metadata['choices'])}]"
+    if f.type == "bool":
+        return click.option(f"{flag}/--no-{flag[2:]}", f.name, default=f.default,
+                            help=help_text, show_default=True)
+    return click.option(flag, f.name, type=_TYPES[f.type], default=f.default, help=help_text,
+                        show_default=True, metavar=f.name.upper())
+
+
+def run_config_options(fn: Callable) -> Callable:
+    """Add one option per RunConfig field, with the dataclass default."""
+    for f in reversed(dataclasses.fields(RunConfig)):
+        fn = _option(f)(fn)
+    return fn
+
+
+def config_from_options(params: dict[str, Any]) -> RunConfig:
+    """The RunConfig given by the flags; pops them from `params`."""
+    return RunConfig.from_dict({k: params.pop(k) for k in FIELD_NAMES if k in params})
+
+
+out_option = click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Output folder for runs.csv, layers.csv, steps.csv (and hist.csv), manifest.json.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
