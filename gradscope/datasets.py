@@ -206,12 +206,14 @@ def _from_csv(spec: str, options: dict) -> Dataset:
 
 
 def check_dataset(name: object, key: str = "dataset") -> None:
-    """Raise ConfigError unless `name` is a registered dataset or csv:PATH of an existing file."""
+    """Raise ConfigError unless `name` is a registered dataset or csv:PATH of a readable file
+    (DataError naming the row and column if the file is malformed)."""
     if isinstance(name, str) and name.startswith("csv:"):
         path = name[4:]
         if not path or not Path(path).is_file():
             raise ConfigError(f'{key} = "{name}": no such file {path!r}; csv:PATH needs the '
                               "path of an existing CSV file.")
+        _from_csv(name, {})  # read it now: a malformed file is bad input, found before any run
         return
     if name == "csv":
         raise ConfigError(f'{key} = "csv" needs a file: write csv:PATH, e.g. "csv:data.csv".')

@@ -99,3 +99,23 @@ def test_validate_and_sweep_a_small_config(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2 runs" in result.output and "2 ok" in result.output
     assert (tmp_path / "o" / "runs.csv").read_text().count("\n") == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [("a,b\n1,2\n3\n", ["line 3", "same number of columns"]),
+     ("a,b\n1,x\n", ["'x' is not a number"]),
+     ("", ["empty"])],
+    ids=["ragged", "non-numeric", "empty"],
+)
+def test_malformed_csv_dataset_is_rejected_before_running(tmp_path: Path, content: str,
+                                                          words: list[str]) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text(content)
+    result = CliRunner().invoke(main, ["run", "--dataset", f"csv:{data}", "--out",
+                                       str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "data.csv" in result.stderr and "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -58,11 +58,13 @@ def _echo_example(number: int, ex: ChainExample) -> None:
 def command(depth, activation, init, width, seed) -> None:
     """The chain rule with numbers: why gradients vanish or explode.
 
-    1. One neuron (x = 2, w = 0.5, b = 0, sigmoid, y = 1, L = (a − y)²): dL/dw is the product
-    of three local derivatives. 2. x → h → y: the first weight's gradient collects more
-    factors. 3. A deep net (--depth, --activation, --init): per layer, the local factor by which
-    the gradient norm is multiplied on its way back, and the running product, with the
-    mean-field prediction beside it.
+    \b
+    1. One neuron (x = 2, w = 0.5, b = 0, sigmoid, y = 1, L = (a − y)²):
+       dL/dw is the product of three local derivatives.
+    2. x → h → y: the first weight's gradient collects more factors.
+    3. A deep net (--depth, --activation, --init): per layer, the local factor
+       by which the gradient norm is multiplied on its way back, and the running
+       product, with the mean-field prediction beside it.
 
     \b
     Example:
