@@ -3,8 +3,10 @@
 from . import theory
 from ._version import __version__
 from .activations import ACTIVATIONS, ActivationFn, get_activation
+from .compare import compare_configs, compare_runs, predicted_profile
 from .config import RunConfig
 from .datasets import DATASETS, Dataset, from_arrays, load_dataset
+from .diagnosis import REMEDIES, Diagnosis, diagnose, diagnose_sweep, rank_remedies, try_fixes
 from .errors import ConfigError, DataError, GradscopeError, ShapeError
 from .explain import deep_chain, one_neuron, two_weights
 from .grid import Sweep, load_sweep, parse_sweep
@@ -57,7 +59,9 @@ __all__ = [
     # theory and explanation
     "theory", "theory_predict", "critical_sigma_w2", "sigma_w2_of", "JacobianSpectrum",
     "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "one_neuron",
-    "two_weights", "deep_chain",
+    "two_weights", "deep_chain", "compare_runs", "compare_configs", "predicted_profile",
+    # diagnosis
+    "diagnose", "Diagnosis", "diagnose_sweep", "try_fixes", "REMEDIES", "rank_remedies",
     # errors
     "GradscopeError", "ConfigError", "DataError", "ShapeError",
     "__version__",

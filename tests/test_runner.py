@@ -80,10 +80,11 @@ def test_diagnosis_thresholds(frame: pd.DataFrame, status: str, label: str) -> N
 
 
 def test_an_error_in_one_run_does_not_stop_the_sweep(tmp_path, monkeypatch) -> None:
-    csv = tmp_path / "one_class.csv"
-    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},1\n" for i in range(20)))
+    csv = tmp_path / "data.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     good = RunConfig(**SMALL)
-    bad = RunConfig(**{**SMALL, "dataset": f"csv:{csv}"})
+    bad = RunConfig(**{**SMALL, "dataset": f"csv:{csv}"})  # validated while the file is good
+    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},1\n" for i in range(20)))  # one class
     result = run_sweep([bad, good], tmp_path / "out", workers=0, quiet=True)
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert list(runs["run_id"]) == sorted([good.run_id, bad.run_id])

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "sweep_cmd",
     "validate_cmd",
     "report_cmd",
+    "diagnose_cmd",
 ]
 
 for _module in COMMAND_MODULES:

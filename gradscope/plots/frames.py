@@ -13,13 +13,15 @@ from .style import Style
 
 @dataclass(frozen=True)
 class Frames:
-    """The tables of one sweep directory (None for a CSV that is absent) and its plot style."""
+    """The tables of one sweep directory (None for a CSV that is absent), the mean-field
+    prediction of the delta_norm profile computed from them, and its plot style."""
 
     runs: pd.DataFrame
     layers: pd.DataFrame | None = None
     steps: pd.DataFrame | None = None
     hist: pd.DataFrame | None = None
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    predicted: pd.DataFrame | None = None  # run_id, layer, predicted_log10 (gradscope.compare)
 
     @property
     def style(self) -> Style:

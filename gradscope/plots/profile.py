@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from .base import NoData, log10, require, suptitle
 from .facets import constants, draw_lines, facet_figure, finish_legend, panel_title
-from .grouping import layout, run_params, select
+from .grouping import combos, layout, run_params, select
 from .style import Style
 
 QUANTITY_TEXT = {
@@ -36,10 +38,25 @@ def style_for(runs: pd.DataFrame, style: Style | None) -> Style:
     return Style.for_inits(runs["init"]) if "init" in runs.columns else Style()
 
 
+def draw_predicted(ax: Axes, frame: pd.DataFrame, line_keys: tuple[str, ...], style: Style,
+                   legend: dict[str, Line2D]) -> None:
+    """The precomputed mean-field line of each configuration in `frame` (dashed, thin)."""
+    for values in combos(frame, line_keys):
+        sub = select(frame, line_keys, values)
+        one = sub[sub["run_id"] == sub["run_id"].iloc[0]].sort_values("layer")
+        colour = style.line(constants(sub, ("activation", "init")))["color"]
+        ax.plot(one["layer"], one["predicted_log10"], color=colour, lw=1.0, ls=(0, (4, 2)),
+                alpha=0.9)
+        legend.setdefault("mean-field theory", Line2D([], [], color="#555555", lw=1.0,
+                                                      ls=(0, (4, 2))))
+
+
 def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "delta_norm", *,
-                     style: Style | None = None) -> Figure:
+                     style: Style | None = None, predicted: pd.DataFrame | None = None) -> Figure:
     """log10 `quantity` (delta_norm or grad_norm) per layer at step 0: one line per
-    configuration (mean over seeds, min–max band), one panel per activation × init."""
+    configuration (mean over seeds, min–max band), one panel per activation × init. For
+    delta_norm, `predicted` (run_id, layer, predicted_log10 from
+    `gradscope.compare.predicted_profile`) adds the theory's line, dashed."""
     require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
     require(runs, "runs.csv", ["run_id"])
     style = style_for(runs, style)
@@ -50,10 +67,18 @@ def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "
     lay = layout(runs[runs["run_id"].isin(frame["run_id"])], facet_first=("activation", "init"))
     fig, values, blocks, note = facet_figure(frame, lay.facets, sharey=True)
     legend: dict[str, Line2D] = {}
+    theory = None
+    if quantity == "delta_norm" and predicted is not None and len(predicted):
+        theory = with_params(predicted, runs)
+        theory = theory[theory["predicted_log10"].map(np.isfinite)]
     for vals, (ax,) in zip(values, blocks, strict=True):
         sub = select(frame, lay.facets, vals)
         draw_lines(ax, sub, x="layer", y="value", line_keys=lay.lines, style=style,
                    legend=legend, markers=True)
+        if theory is not None:
+            mine = select(theory, lay.facets, vals)
+            if len(mine):
+                draw_predicted(ax, mine, lay.lines, style, legend)
         panel_title(ax, constants(sub, lay.facets), lay.facets)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)

@@ -50,8 +50,9 @@ def _add(name: str, title: str, needs: Mapping[str, tuple[str, ...]],
 
 _add("profile_delta", "Back-propagated gradient per layer",
      {"layers.csv": ("run_id", "step", "layer", "delta_norm"), "runs.csv": ("run_id",)},
-     lambda f: gradient_profile(f.layers, f.runs, "delta_norm", style=f.style),
-     "log10 delta_norm against layer at step 0, per activation × init")
+     lambda f: gradient_profile(f.layers, f.runs, "delta_norm", style=f.style,
+                                predicted=f.predicted),
+     "log10 delta_norm against layer at step 0, per activation × init (dashed: theory)")
 _add("profile_grad", "Weight gradient per layer",
      {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
      lambda f: gradient_profile(f.layers, f.runs, "grad_norm", style=f.style),

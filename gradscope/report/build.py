@@ -16,6 +16,7 @@ from .document import Block, Heading, Image, Para
 from .html import render_html
 from .markdown import render_markdown
 from .sections import (
+    comparison_section,
     config_section,
     diagnosis_section,
     manifest_extra,
@@ -89,6 +90,7 @@ def build_report(out_dir: str | Path) -> Path:
     if extra:
         blocks.append(Para(extra))
     blocks += diagnosis_section(frames)
+    blocks += comparison_section(frames)
     plots, images = plot_section(frames, plot_dir)
     blocks += plots
     blocks += problem_section(frames)

@@ -51,6 +51,17 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], str]:
     return data, ""
 
 
+def predicted_frame(runs: pd.DataFrame, layers: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The mean-field prediction of each configuration's delta_norm profile (None when
+    layers.csv lacks the columns it needs)."""
+    from ..compare import predicted_profile
+
+    needed = {"run_id", "step", "layer", "delta_norm", "fan_in", "fan_out"}
+    if layers is None or not needed <= set(layers.columns):
+        return None
+    return predicted_profile(layers, runs)
+
+
 def load_sweep(out_dir: str | Path) -> tuple[Frames, list[str]]:
     """The Frames of a sweep directory and notes about optional files that were unusable."""
     out = Path(out_dir)
@@ -70,5 +81,6 @@ def load_sweep(out_dir: str | Path) -> tuple[Frames, list[str]]:
                 notes.append(f"{exc} The plots that need {name} are skipped.")
     manifest, note = read_manifest(out / "manifest.json")
     frames = Frames(runs=runs, layers=tables["layers.csv"], steps=tables["steps.csv"],
-                    hist=tables["hist.csv"], manifest=manifest)
+                    hist=tables["hist.csv"], manifest=manifest,
+                    predicted=predicted_frame(runs, tables["layers.csv"]))
     return frames, notes + ([note] if note else [])

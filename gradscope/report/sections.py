@@ -103,6 +103,47 @@ def diagnosis_section(frames: Frames) -> list[Block]:
     return blocks
 
 
+def comparison_section(frames: Frames) -> list[Block]:
+    """Measured against predicted: per configuration the per-layer ‖δ‖² ratio at step 0, the
+    mean-field prediction and the relative error (see gradscope.compare)."""
+    from ..compare import compare_configs
+
+    layers = frames.layers
+    blocks: list[Block] = [Heading(2, "Measured vs predicted")]
+    needed = {"run_id", "step", "layer", "delta_norm", "fan_in", "fan_out"}
+    if layers is None or not needed <= set(layers.columns):
+        return blocks + [Para("Not available: layers.csv lacks delta_norm, fan_in or fan_out.",
+                              note=True)]
+    runs = frames.runs
+    keys = varying_params(runs)
+    table = compare_configs(layers, runs, keys)
+    if table.empty:
+        return blocks + [Para("No run has per-layer rows to compare.", note=True)]
+    blocks.append(Para(
+        "Per-layer ratio = geometric mean over the hidden Dense layers of "
+        "‖δ_l‖²/‖δ_l+1‖² at step 0 (δ = dL/dz; < 1 vanishing, > 1 exploding), measured "
+        "(geometric mean over seeds) and predicted by mean-field theory (Poole et al. 2016; "
+        "Schoenholz et al. 2017) for the same activation, initialisation, widths, depth and "
+        "normalisation; relative error = measured / predicted − 1. The theory assumes wide "
+        "layers and independent inputs, so expect agreement within a few percent at width "
+        "≥ 500 for plain and residual nets; normalised nets fed a 2-feature dataset depart "
+        "from it near the input. Blank: the theory does not cover the configuration."))
+    if keys:
+        order = sorted(range(len(table)), key=lambda i: tuple(
+            level_key(k, table.iloc[i][k]) for k in keys))
+        table = table.iloc[order]
+    rows = []
+    for _, r in table.iterrows():
+        name = label({k: r[k] for k in keys}, keys) if keys else "all runs"
+        rel = r["rel_error"]
+        rows.append((name, str(int(r["runs"])), cell(r["measured_ratio"]),
+                     cell(r["predicted_ratio"]),
+                     f"{rel:+.1%}" if isinstance(rel, float) and math.isfinite(rel) else ""))
+    blocks.append(Table(("configuration", "runs", "measured ratio", "predicted ratio",
+                         "relative error"), tuple(rows)))
+    return blocks
+
+
 def problem_section(frames: Frames) -> list[Block]:
     """The diverged runs (and the runs that failed with an error, if any)."""
     runs = frames.runs

@@ -79,7 +79,7 @@ def execute_run(cfg: RunConfig) -> RunResult:
         steps = history.to_frame()
     except Exception as exc:  # one broken run must not stop a sweep
         return error_result(cfg, exc, time.perf_counter() - start)
-    found = diagnose(layers, status=history.status,
+    found = diagnose(layers, steps, cfg, status=history.status,
                      first_nonfinite_step=history.first_nonfinite_step,
                      final_loss=history.final_loss, final_accuracy=history.final_accuracy)
     summary = {
