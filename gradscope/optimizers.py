@@ -79,8 +79,9 @@ class Optimizer:
         """The step to subtract from the parameter (before the learning rate), updating `slot`."""
         raise NotImplementedError
 
-    def step(self, net: Layer) -> dict[tuple[int, str], float]:
-        """Apply one update; return the L2 norm of the update applied per (id(layer), key)."""
+    def step(self, net: Layer, *, track: bool = True) -> dict[tuple[int, str], float]:
+        """Apply one update; return the L2 norm of the update applied per (id(layer), key)
+        (an empty dict with `track=False`, which skips computing those norms)."""
         items = _params_and_grads(net)
         scale = 1.0
         if self.clip is not None:
@@ -93,7 +94,8 @@ class Optimizer:
             slot["t"] += 1
             update = self.lr * self.direction(grad * scale if scale != 1.0 else grad, slot)
             param -= update
-            norms[(id(layer), key)] = stable_norm([update])
+            if track:
+                norms[(id(layer), key)] = stable_norm([update])
         return norms
 
     def __repr__(self) -> str:

@@ -14,12 +14,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from .hooks import RemovableHandle
+from .hooks import HOOK_KINDS, RemovableHandle
 
 ForwardPreHook = Callable[["Layer", tuple], Any]
 ForwardHook = Callable[["Layer", tuple, np.ndarray], Any]
 BackwardPreHook = Callable[["Layer", tuple], Any]
 BackwardHook = Callable[["Layer", tuple, tuple], Any]
+
+
+_HOOK_ATTR = {kind: f"_{kind}_hooks" for kind in HOOK_KINDS}
 
 
 def _as_tuple(value: Any) -> tuple:
@@ -164,7 +167,10 @@ class Layer:
         return self.__dict__.get("_training", True)
 
     def _hook_dict(self, kind: str) -> dict[int, Callable[..., Any]]:
-        return self.__dict__.setdefault(f"_{kind}_hooks", {})
+        hooks = self.__dict__.get(_HOOK_ATTR[kind])
+        if hooks is None:
+            hooks = self.__dict__[_HOOK_ATTR[kind]] = {}
+        return hooks
 
     def _register(self, kind: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
         hooks = self._hook_dict(kind)
