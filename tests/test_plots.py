@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -147,3 +148,19 @@ def test_importing_plots_never_imports_pyplot():
             "print('matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", PLOTS.names())
+def test_exploding_magnitudes_draw_without_overflow(frames, name):
+    """An exploding run's loss and gradients (1e266, 1e300) are results to plot, not crashes."""
+    import io
+
+    grow = np.power(10.0, np.minimum(frames.steps["step"].to_numpy() * 14, 266))
+    steps = frames.steps.assign(loss=frames.steps["loss"] * grow,  # 0.1 … 1e266
+                                grad_global_norm=frames.steps["grad_global_norm"] * grow)
+    up = np.power(10.0, np.minimum(frames.layers["step"].to_numpy() * 15, 300))
+    layers = frames.layers.assign(grad_norm=frames.layers["grad_norm"] * up,
+                                  delta_norm=frames.layers["delta_norm"] * up)
+    huge = Frames(frames.runs, layers, steps, frames.hist)
+    fig = PLOTS.get(name).draw(huge)
+    fig.savefig(io.BytesIO(), format="png", dpi=40)

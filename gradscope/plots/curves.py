@@ -47,6 +47,9 @@ def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
             panel_title(ax, constants(sub, lay.facets), lay.facets, prefix=prefix)
             if metric == "loss" and log_loss:
                 ax.set_yscale("log")
+                # explicit limits: an exploding run's loss (1e266...) must not push matplotlib's
+                # log-axis margins past the float range
+                ax.set_ylim(float(span.min()) / 2, min(float(span.max()) * 2, 1e300))
             if metric == "accuracy":
                 ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel("training step", fontsize=8)

@@ -58,13 +58,18 @@ def plot_section(frames: Frames, plot_dir: Path) -> tuple[list[Block], dict[str,
             if missing:
                 raise PlotSkipped(_skip_text(missing, frames))
             fig = spec.draw(frames)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=DPI)
         except PlotSkipped as exc:
             text = str(exc) if str(exc).startswith("skipped") else f"skipped: {exc}"
             blocks.append(Para(f"{text}.", note=True))
             target.unlink(missing_ok=True)  # no stale picture from an earlier report
             continue
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=DPI)
+        except Exception as exc:  # noqa: BLE001 - one bad plot must not cost the whole report
+            blocks.append(Para(f"skipped: drawing failed ({type(exc).__name__}: {exc}).",
+                               note=True))
+            target.unlink(missing_ok=True)
+            continue
         write_atomic(target, buf.getvalue())
         rel = f"plots/{target.name}"
         images[rel] = buf.getvalue()
