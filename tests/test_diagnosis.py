@@ -96,6 +96,9 @@ def test_an_imbalance_that_training_resolves_is_reported_as_transient() -> None:
     frozen = frame({0: geometric(-0.3), 10: geometric(-0.3)},
                    update_ratio=[1e-9] + [0.01] * 10)  # learned, but layer 0 never moves
     assert diagnose(frozen, losses(0.7), final_loss=0.3).label == "vanishing"
+    extreme = frame({0: geometric(0.5), 10: geometric(0.5)}, update_ratio=[0.01] * 11)
+    # 10^5 is never "transient", however well a clipped net limps on
+    assert diagnose(extreme, losses(0.7), final_loss=0.3).label == "exploding"
 
 
 def test_an_imbalance_that_appears_during_training_is_labelled() -> None:

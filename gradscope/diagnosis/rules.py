@@ -20,10 +20,11 @@ Rules, in this order of precedence:
 2. exploding — d0 ≥ +BAND_LOG10 (2 decades: layer 0 gets ≥ 100× the top's signal), or dT ≥ +2
    (the growth appeared during training), unless training RESOLVED it (below).
 3. vanishing — d0 ≤ −BAND_LOG10 (layer 0 gets ≤ 1% of it), or dT ≤ −2, unless RESOLVED.
-   RESOLVED means more than one step was recorded and the run learned (loss_drop ≥
-   LEARNED_DROP = 20%) while layer 0's weights moved at a pace comparable to the top's
-   (|u| < UPDATE_BAND_LOG10 = 2 decades). An imbalance with no effect on learning is not a
-   pathology of the run: batch-normalised sigmoid nets, for example, start with +3 decades
+   RESOLVED means more than one step was recorded, the imbalance is moderate (|d0| and |dT|
+   below RESOLVABLE_LOG10 = 4 decades: a factor of 10^4 or more is never called transient,
+   clipped or not), and the run learned (loss_drop ≥ LEARNED_DROP = 20%) while layer 0's
+   weights moved at a pace comparable to the top's (|u| < UPDATE_BAND_LOG10 = 2 decades).
+   A moderate imbalance with no effect on learning is not a pathology of the run: batch-normalised sigmoid nets, for example, start with +3 decades
    (normalisation divides δ by the batch std; mean-field theory also predicts growth) and still
    train with balanced updates. The finding then reports the transient instead.
    First bad layer: walking down from the top (the gradient's way), the first layer whose
@@ -47,7 +48,9 @@ from dataclasses import dataclass
 from .evidence import Evidence
 
 BAND_LOG10 = 2.0
+RESOLVABLE_LOG10 = 4.0
 UPDATE_BAND_LOG10 = 2.0
+RESOLVABLE_LOG10 = 4.0
 LEARNED_DROP = 0.2
 SATURATED_FRAC = 0.5
 DEAD_FRAC = 0.5
@@ -75,7 +78,9 @@ def learned(ev: Evidence) -> bool:
 
 def resolved(ev: Evidence) -> bool:
     """Training resolved an imbalance: learned, with layer 0 updating at the top's pace."""
-    return (ev.last_step > ev.first_step and learned(ev)
+    moderate = all(not math.isfinite(v) or abs(v) < RESOLVABLE_LOG10
+                   for v in (ev.delta_ratio_log10, ev.delta_ratio_log10_last))
+    return (ev.last_step > ev.first_step and moderate and learned(ev)
             and math.isfinite(ev.update_ratio_log10)
             and abs(ev.update_ratio_log10) < UPDATE_BAND_LOG10)
 

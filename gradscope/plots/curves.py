@@ -15,6 +15,11 @@ from .style import Style
 MAX_PANELS = 8  # each panel is a loss and an accuracy axes
 
 
+def smoothing_window(steps: pd.DataFrame) -> int:
+    """Steps in the running mean of the curves: about 1/25 of the longest run (1 = none)."""
+    return max(1, int(steps["step"].max() + 1) // 25) if len(steps) else 1
+
+
 def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
                     style: Style | None = None) -> Figure:
     """Loss (and accuracy when recorded) against training step: one line per activation × init
@@ -30,6 +35,12 @@ def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
     if "accuracy" in frame.columns and has_values(frame, "accuracy"):
         frame = frame.assign(accuracy=finite(pd.to_numeric(frame["accuracy"], errors="coerce")))
         metrics.append("accuracy")
+    window = smoothing_window(frame)
+    if window > 1:  # a running mean per run: mini-batch noise hides the trend otherwise
+        frame = frame.sort_values(["run_id", "step"])
+        for metric in metrics:
+            frame[metric] = (frame.groupby("run_id")[metric]
+                             .transform(lambda v: v.rolling(window, min_periods=1).mean()))
     lay = layout(runs[runs["run_id"].isin(frame["run_id"])], line_first=("activation", "init"),
                  max_lines=MAX_STYLED_LINES)
     fig, values, blocks, note = facet_figure(frame, lay.facets, extra_cols=len(metrics),
@@ -57,7 +68,8 @@ def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
                           fontsize=8)
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
-    suptitle(fig, "Training curves (mean over seeds, band = min–max; "
+    smooth = f"running mean over {window} steps, " if window > 1 else ""
+    suptitle(fig, f"Training curves ({smooth}mean over seeds, band = min–max; "
                  f"a line stops where a run diverged){note}")
     finish_legend(fig, legend)
     return fig

@@ -7,6 +7,9 @@ import os
 import uuid
 from pathlib import Path
 
+from matplotlib.figure import Figure
+from PIL import Image as PILImage
+
 from .._version import __version__
 from ..plots.base import DPI, PlotSkipped
 from ..plots.frames import Frames
@@ -45,6 +48,18 @@ def _skip_text(missing: dict[str, list[str]], frames: Frames) -> str:
     return "skipped: needs columns " + "; ".join(parts)
 
 
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as a PNG with a 256-colour palette: a third of the size, no visible change."""
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=DPI)
+    raw.seek(0)
+    out = io.BytesIO()
+    with PILImage.open(raw) as im:
+        im.convert("RGB").quantize(256, method=PILImage.Quantize.FASTOCTREE).save(
+            out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def plot_section(frames: Frames, plot_dir: Path) -> tuple[list[Block], dict[str, bytes]]:
     """Draw every registered plot into `plot_dir`; a plot that cannot be drawn gets a line."""
     blocks: list[Block] = [Heading(2, "Plots")]
@@ -58,8 +73,7 @@ def plot_section(frames: Frames, plot_dir: Path) -> tuple[list[Block], dict[str,
             if missing:
                 raise PlotSkipped(_skip_text(missing, frames))
             fig = spec.draw(frames)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=DPI)
+            png = png_bytes(fig)
         except PlotSkipped as exc:
             text = str(exc) if str(exc).startswith("skipped") else f"skipped: {exc}"
             blocks.append(Para(f"{text}.", note=True))
@@ -70,9 +84,9 @@ def plot_section(frames: Frames, plot_dir: Path) -> tuple[list[Block], dict[str,
                                note=True))
             target.unlink(missing_ok=True)
             continue
-        write_atomic(target, buf.getvalue())
+        write_atomic(target, png)
         rel = f"plots/{target.name}"
-        images[rel] = buf.getvalue()
+        images[rel] = png
         blocks.append(Image(rel, spec.title, spec.caption(frames)))
     return blocks, images
 
