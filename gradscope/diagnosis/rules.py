@@ -24,9 +24,10 @@ Rules, in this order of precedence:
    below RESOLVABLE_LOG10 = 4 decades: a factor of 10^4 or more is never called transient,
    clipped or not), and the run learned (loss_drop ≥ LEARNED_DROP = 20%) while layer 0's
    weights moved at a pace comparable to the top's (|u| < UPDATE_BAND_LOG10 = 2 decades).
-   A moderate imbalance with no effect on learning is not a pathology of the run: batch-normalised sigmoid nets, for example, start with +3 decades
-   (normalisation divides δ by the batch std; mean-field theory also predicts growth) and still
-   train with balanced updates. The finding then reports the transient instead.
+   A moderate imbalance with no effect on learning is not a pathology of the run:
+   batch-normalised sigmoid nets, for example, start with +3 decades (normalisation divides δ
+   by the batch std; mean-field theory also predicts growth) and still train with balanced
+   updates. The finding then reports the transient instead.
    First bad layer: walking down from the top (the gradient's way), the first layer whose
    s_l leaves the band, at the step that triggered the rule.
 4. saturated — the mean over layers of `saturated_frac` at the first or last recorded step is
