@@ -172,8 +172,8 @@ def test_try_fixes_shows_relu_he_and_batchnorm_healing_it(sigmoid_run):
     for fix in ("relu_he", "batchnorm"):
         assert abs(after[fix]) < abs(before) - 5
     assert after["layernorm"] < -BAND_LOG10  # normalising a sigmoid net's scale is not enough
-    losses_ = [t.summary["final_loss"] for t in table.after]
-    assert losses_ == sorted(losses_)  # best first
+    keys = [(-t.summary["final_accuracy"], t.summary["final_loss"]) for t in table.after]
+    assert keys == sorted(keys)  # best first: accuracy, then loss
     frame_ = table.to_frame()
     assert list(frame_["remedy"])[0] == "(as is)" and len(frame_) == 4
     assert {"delta_ratio_log10_before", "delta_ratio_log10", "final_loss"} <= set(frame_)

@@ -36,11 +36,14 @@ class Trial:
     summary: dict
     diagnosis: Diagnosis
 
-    def key(self) -> tuple[int, float, float]:
-        """Sort key, best first."""
+    def key(self) -> tuple[int, float, float, float]:
+        """Sort key, best first: finished runs, then higher final accuracy (classification),
+        lower final loss, and a smaller imbalance |delta_ratio_log10|."""
         loss = self.summary.get("final_loss", math.nan)
+        acc = self.summary.get("final_accuracy", math.nan)
         ratio = self.summary.get("delta_ratio_log10", math.nan)
         return (STATUS_RANK.get(self.summary.get("status", "error"), 3),
+                -acc if math.isfinite(acc) else 0.0,
                 loss if math.isfinite(loss) else math.inf,
                 abs(ratio) if math.isfinite(ratio) else math.inf)
 
