@@ -96,6 +96,14 @@ def _batches(n: int, size: int, rng: np.random.Generator) -> Iterator[np.ndarray
         yield from (order[i:i + size] for i in range(0, n - size + 1, size))
 
 
+def _param_dtype(net: Layer) -> np.dtype:
+    """The floating dtype of the network's parameters (float64 if it has none)."""
+    for _, _, p in net.parameters():
+        if p.dtype.kind == "f":
+            return p.dtype
+    return np.dtype("float64")
+
+
 def _check_positive_int(key: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ConfigError(f"{key} must be a whole number ≥ {low}, got {value!r}.")
@@ -122,6 +130,10 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
                           f"{data.in_dim}.")
     out_dim = data.out_dim if last_w is None else last_w.shape[1]
     loss_fn, target = _setup_loss(loss, data, out_dim)
+    dtype = _param_dtype(net)
+    X = data.X.astype(dtype, copy=False)  # float32 nets train in float32 end to end
+    if target.dtype.kind == "f":
+        target = target.astype(dtype, copy=False)
     if not isinstance(optimizer, Optimizer):
         optimizer = make_optimizer(optimizer, lr, clip=clip)
     batches = _batches(len(data), batch_size, np.random.default_rng(seed))
@@ -133,7 +145,7 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
             idx = next(batches)
             if recorder is not None:
                 recorder.set_step(t)
-            out = net.forward(data.X[idx])
+            out = net.forward(X[idx])
             value, grad_out = loss_fn(out, target[idx])
             net.backward(grad_out)
             losses[t], accs[t] = value, loss_fn.accuracy(out, data.y[idx])
@@ -148,7 +160,7 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
         if status == "ok":
             net.eval()
             try:
-                out = net.forward(data.X)
+                out = net.forward(X)
                 final_loss = loss_fn(out, target)[0]
                 final_acc = loss_fn.accuracy(out, data.y)
             finally:

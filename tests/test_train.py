@@ -163,3 +163,16 @@ def test_output_width_that_does_not_fit_the_data_is_a_config_error() -> None:
 def test_bad_arguments_are_config_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         train(mlp(2, 2, 1, 4), "xor", **kwargs)
+
+
+def test_float32_net_trains_in_float32_end_to_end() -> None:
+    from gradscope import GradientRecorder
+
+    net = mlp(2, 2, depth=3, width=16, activation="tanh", init="xavier", dtype="float32")
+    seen: list[np.dtype] = []
+    net.layers[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    rec = GradientRecorder(net)
+    hist = train(net, "spirals", steps=5, lr=0.1, recorder=rec)
+    assert hist.status == "ok" and set(seen) == {np.dtype("float32")}
+    assert all(p.dtype == np.float32 for _, _, p in net.parameters())
+    assert rec.to_frame()["grad_norm"].notna().all()
