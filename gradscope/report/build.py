@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import uuid
 from pathlib import Path
 
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
 from .._version import __version__
+from ..atomic import write_atomic
 from ..plots.base import DPI, PlotSkipped
 from ..plots.frames import Frames
 from ..plots.registry import PLOTS
@@ -26,18 +25,6 @@ from .sections import (
     problem_section,
     sweep_name,
 )
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as fh:  # ordinary permissions (umask), unlike mkstemp's 0600
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _skip_text(missing: dict[str, list[str]], frames: Frames) -> str:

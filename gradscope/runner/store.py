@@ -10,16 +10,15 @@ an uninterrupted one. Parts are `.npz` archives read with `allow_pickle=False`.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_open
 from ..config import FIELD_NAMES, RunConfig
 from .run import SUMMARY_COLUMNS, RunResult
 
@@ -39,35 +38,6 @@ class Part:
     def run_id(self) -> str:
         """The stored run's id."""
         return self.meta["run_id"]
-
-
-@contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
-    """Write to a temporary file beside `path`, fsync it, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, mode) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _column_array(series: pd.Series) -> np.ndarray:

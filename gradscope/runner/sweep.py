@@ -14,13 +14,14 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from ..atomic import atomic_open
 from ..config import RunConfig
 from ..errors import ConfigError
 from ..grid import Sweep
 from .executor import RunFn, check_executor, default_workers, execute
 from .progress import Progress
 from .run import RunResult, execute_run
-from .store import PartStore, atomic_open, consolidate
+from .store import PartStore, consolidate
 
 
 @dataclass(frozen=True)
