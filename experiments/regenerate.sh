@@ -7,6 +7,11 @@ names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   for f in experiments/*.toml; do names+=("$(basename "$f" .toml)"); done
 fi
+if [ $# -eq 0 ]; then  # the Jacobian-spectrum study (dynamical isometry) is not a sweep
+  rm -rf reports/spectrum
+  gradscope spectrum --activation tanh --out reports/spectrum > /dev/null
+  echo "spectrum     done"
+fi
 for name in "${names[@]}"; do
   rm -rf "reports/$name"
   start=$(date +%s.%N)

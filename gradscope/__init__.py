@@ -11,6 +11,7 @@ from .errors import ConfigError, DataError, GradscopeError, ShapeError
 from .explain import deep_chain, one_neuron, two_weights
 from .grid import Sweep, load_sweep, parse_sweep
 from .initializers import INITIALIZERS, get_initializer, initialize, variance_scaling
+from .isometry import isometry_study
 from .jacobian import JacobianSpectrum, input_output_jacobian, jacobian_spectrum, spectrum_vs_depth
 from .layers import (
     ELU,
@@ -58,7 +59,7 @@ __all__ = [
     "RunResult", "run_single", "run_sweep", "SweepResult", "build_report",
     # theory and explanation
     "theory", "theory_predict", "critical_sigma_w2", "sigma_w2_of", "JacobianSpectrum",
-    "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "one_neuron",
+    "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "isometry_study", "one_neuron",
     "two_weights", "deep_chain", "compare_runs", "compare_configs", "predicted_profile",
     # diagnosis
     "diagnose", "Diagnosis", "diagnose_sweep", "try_fixes", "REMEDIES", "rank_remedies",

@@ -93,7 +93,8 @@ def spectrum_vs_depth(
 
     Each net is `mlp(width, width, depth, width, activation, init, seed=seed)` (square, so J is
     width × width), probed at `n_examples` standard-normal inputs. Columns: init, activation,
-    depth, width, mean_sq, var_sq, sv_min, sv_max, sv_median.
+    depth, width, mean_sq, var_sq, spread (= var_sq / mean_sq², scale-free), sv_min,
+    sv_max, sv_median.
     """
     X = np.random.default_rng(seed).standard_normal((n_examples, width))
     rows = []
@@ -104,7 +105,9 @@ def spectrum_vs_depth(
             sv = spec.singular_values
             rows.append({
                 "init": init, "activation": activation, "depth": int(depth), "width": width,
-                "mean_sq": spec.mean_sq, "var_sq": spec.var_sq, "sv_min": float(sv.min()),
+                "mean_sq": spec.mean_sq, "var_sq": spec.var_sq,
+                "spread": spec.var_sq / spec.mean_sq**2 if spec.mean_sq > 0 else np.nan,
+                "sv_min": float(sv.min()),
                 "sv_max": float(sv.max()), "sv_median": float(np.median(sv)),
             })
     return pd.DataFrame(rows)

@@ -31,16 +31,18 @@ def plot_singular_values(spectra: Mapping[str, JacobianSpectrum], bins: int = 60
     ax.set_ylabel("count")
     ax.set_title("Dynamical isometry: singular values at 1 keep every direction alive")
     ax.legend()
+    fig.tight_layout()
     return fig
 
 
 def plot_spectrum_vs_depth(frame: pd.DataFrame) -> Figure:
     """Mean and variance of the squared singular values against depth, one line per init
     (the frame of `spectrum_vs_depth`)."""
-    fig = Figure(figsize=(9.0, 3.8), dpi=120)
-    axes = fig.subplots(1, 2)
-    for column, ax, label in ((
-        "mean_sq", axes[0], "mean of σ² (gain)"), ("var_sq", axes[1], "variance of σ²")):
+    fig = Figure(figsize=(12.0, 3.8), dpi=120)
+    axes = fig.subplots(1, 3)
+    for column, ax, label in (
+            ("mean_sq", axes[0], "mean of σ² (gain)"), ("var_sq", axes[1], "variance of σ²"),
+            ("spread", axes[2], "variance / mean² of σ² (spread)")):
         if column not in frame:
             ax.text(0.5, 0.5, f"no column {column!r}", ha="center", transform=ax.transAxes)
             continue

@@ -63,5 +63,5 @@ def test_plots_return_figures():
     assert isinstance(plot_singular_values(spectra), Figure)
     frame = spectrum_vs_depth([1, 3], ["xavier_normal", "orthogonal"], width=16, n_examples=2)
     fig = plot_spectrum_vs_depth(frame)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert isinstance(fig, Figure) and len(fig.axes) == 3  # mean, variance, spread
     assert isinstance(plot_spectrum_vs_depth(frame.drop(columns="var_sq")), Figure)

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "sweep_cmd",
     "validate_cmd",
     "report_cmd",
+    "spectrum_cmd",
     "diagnose_cmd",
 ]
 
