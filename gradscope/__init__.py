@@ -59,7 +59,8 @@ __all__ = [
     "RunResult", "run_single", "run_sweep", "SweepResult", "build_report",
     # theory and explanation
     "theory", "theory_predict", "critical_sigma_w2", "sigma_w2_of", "JacobianSpectrum",
-    "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "isometry_study", "one_neuron",
+    "input_output_jacobian", "jacobian_spectrum", "spectrum_vs_depth", "isometry_study",
+    "one_neuron",
     "two_weights", "deep_chain", "compare_runs", "compare_configs", "predicted_profile",
     # diagnosis
     "diagnose", "Diagnosis", "diagnose_sweep", "try_fixes", "REMEDIES", "rank_remedies",
