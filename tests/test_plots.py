@@ -164,3 +164,17 @@ def test_exploding_magnitudes_draw_without_overflow(frames, name):
     huge = Frames(frames.runs, layers, steps, frames.hist)
     fig = PLOTS.get(name).draw(huge)
     fig.savefig(io.BytesIO(), format="png", dpi=40)
+
+
+def test_histogram_stairs_keep_gaps_between_stored_bins():
+    from gradscope.plots.histograms import stair_steps
+
+    lo = np.array([0.0, 1e-3, 1e-2, 1.0])      # the zero bin, two bins, a gap, the open bin
+    hi = np.array([0.0, 1e-2, 1e-1, np.inf])
+    heights, edges = stair_steps(lo, hi, np.array([0.1, 0.2, 0.3, 0.4]), log_x=True)
+    np.testing.assert_allclose(edges, [1e-3, 1e-2, 1e-1, 1.0, 10.0])
+    np.testing.assert_allclose(heights, [0.2, 0.3, 0.0, 0.4])  # zero bin dropped on a log axis
+    heights, edges = stair_steps(np.array([-1.0, 0.5]), np.array([-0.5, 1.0]),
+                                 np.array([0.5, 0.5]), log_x=False)
+    np.testing.assert_allclose(edges, [-1.0, -0.5, 0.5, 1.0])
+    np.testing.assert_allclose(heights, [0.5, 0.0, 0.5])

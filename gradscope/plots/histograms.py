@@ -26,6 +26,34 @@ def pick_layers(layer_ids: np.ndarray, limit: int = MAX_LAYERS) -> list[int]:
     return [int(ids[i]) for i in np.unique(np.linspace(0, len(ids) - 1, limit).round().astype(int))]
 
 
+def is_magnitude(rows: pd.DataFrame) -> bool:
+    """Whether a quantity's bins are magnitudes on log-spaced edges (|grad|, |delta|)."""
+    lo = rows["bin_lo"].to_numpy(float)
+    return bool(len(lo)) and bool((lo >= 0).all()) and bool((lo > 0).any())
+
+
+def stair_steps(lo: np.ndarray, hi: np.ndarray, shares: np.ndarray, *,
+                log_x: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Heights and edges for `stairs` from sorted, possibly non-adjacent bins: gaps between
+    stored bins (empty bins are not stored) become zero-height steps; an open last edge (inf)
+    is drawn one bin-width wide; on a log axis, bins at or below 0 are left out."""
+    keep = (lo > 0) if log_x else np.ones(len(lo), bool)
+    lo, hi, shares = lo[keep], hi[keep], shares[keep]
+    if not len(lo):
+        return np.empty(0), np.empty(0)
+    hi = hi.copy()
+    if not np.isfinite(hi[-1]):
+        hi[-1] = lo[-1] * 10.0 if log_x else lo[-1] + (hi[-2] - lo[-2] if len(lo) > 1 else 1.0)
+    heights, edges = [], [lo[0]]
+    for i in range(len(lo)):
+        if lo[i] > edges[-1]:  # a gap of empty bins
+            heights.append(0.0)
+            edges.append(lo[i])
+        heights.append(shares[i])
+        edges.append(hi[i])
+    return np.asarray(heights), np.asarray(edges)
+
+
 def layer_histograms(hist: pd.DataFrame, runs: pd.DataFrame, *, step: str | int = "first",
                      run_ids: list[str] | None = None) -> Figure:
     """One panel per representative run × quantity: each drawn layer's histogram as a step line,
@@ -55,17 +83,23 @@ def layer_histograms(hist: pd.DataFrame, runs: pd.DataFrame, *, step: str | int 
         for c, quantity in enumerate(quantities):
             ax = axes[r, c]
             rows = own[own["quantity"].astype(str) == quantity]
+            log_x = is_magnitude(rows)
             for layer in pick_layers(rows["layer"].to_numpy()):
                 bins = rows[rows["layer"] == layer].sort_values("bin_lo")
                 counts = bins["count"].to_numpy(dtype=float)
                 total = counts.sum()
                 if total <= 0:
                     continue
-                edges = np.append(bins["bin_lo"].to_numpy(float),
-                                  bins["bin_hi"].to_numpy(float)[-1])
-                ax.stairs(counts / total, edges, color=cmap(norm(layer)), lw=1.3)
+                heights, edges = stair_steps(bins["bin_lo"].to_numpy(float),
+                                             bins["bin_hi"].to_numpy(float), counts / total,
+                                             log_x=log_x)
+                if len(heights):
+                    ax.stairs(heights, edges, color=cmap(norm(layer)), lw=1.3)
+            if log_x:
+                ax.set_xscale("log")
             panel_title(ax, {k: run[k] for k in keys}, keys, prefix=f"{quantity} at step {at}\n")
-            ax.set_xlabel(quantity, fontsize=8)
+            ax.set_xlabel(f"|{quantity}| (log scale; exact zeros not drawn)" if log_x
+                          else quantity, fontsize=8)
             ax.set_ylabel("share of values", fontsize=8)
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
