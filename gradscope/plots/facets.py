@@ -102,7 +102,12 @@ def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequ
             ax.fill_between(agg.index, agg["min"], agg["max"], color=props["color"], alpha=0.15,
                             lw=0)
         drawn += 1
-        if shaded:
+        if shaded and len(groups) > 1:  # several activation × init groups: name each line
+            name = label(params, ["activation", "init",
+                                  *[k for k in line_keys if k not in ("activation", "init")]])
+            handle = Line2D([], [], lw=1.5, **{k: v for k, v in props.items()
+                                               if k in ("color", "linestyle", "ls")})
+        elif shaded:
             keys = [k for k in line_keys if k not in ("activation", "init")]
             name = label(params, keys)
             handle = Line2D([], [], color=shade("#555555", t if t is not None else 0.5), lw=2)
