@@ -17,7 +17,7 @@ def main() -> None:
 
     \b
     Example:
-      gradscope sweep quick --out reports/quick
+      gradscope sweep quick --out out/quick
     """
 
 

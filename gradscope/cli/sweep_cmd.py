@@ -38,7 +38,7 @@ def _build_report(out: Path) -> None:
 @quiet_option
 def command(config: str, out: Path | None, workers: int | None, dask: str | None, resume: bool,
             report: bool, quiet: bool) -> None:
-    """Run every combination in CONFIG and write the CSVs (and report) to --out.
+    """Run every combination in CONFIG and write the CSVs (and report) to --out (out/NAME).
 
     CONFIG is a TOML file or the name of a bundled experiment (quick, vanishing, exploding,
     remedies, glorot2010, he2015). Each finished run is saved at once, so a sweep that is
@@ -46,12 +46,12 @@ def command(config: str, out: Path | None, workers: int | None, dask: str | None
 
     \b
     Example:
-      gradscope sweep quick --out reports/quick
+      gradscope sweep quick --out out/quick
       gradscope sweep experiments/vanishing.toml --out out/vanishing --workers 2
       gradscope sweep vanishing --out out/vanishing --dask local
     """
     sweep = load_sweep(config)
-    out = out if out is not None else Path("reports") / sweep.name
+    out = out if out is not None else Path("out") / sweep.name
     try:
         result = run_sweep(sweep, out, workers=workers, dask=dask, resume=resume, quiet=quiet)
     except WorkerLost as exc:
