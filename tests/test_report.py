@@ -160,3 +160,10 @@ def test_cli_exits_2_with_one_paragraph_without_runs_csv(tmp_path):
 def test_cli_help_has_an_example():
     result = CliRunner().invoke(main, ["report", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_html_shows_powers_of_ten_as_superscripts_and_still_escapes():
+    from gradscope.report.html import text
+
+    assert text("reaches 10^-7.7 of it") == "reaches 10<sup>-7.7</sup> of it"
+    assert text("10^+2 <b>") == "10<sup>+2</sup> &lt;b&gt;"

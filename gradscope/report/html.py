@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable, Mapping
 from html import escape
 
@@ -24,9 +25,17 @@ figcaption { font-size: 0.92em; color: #333; margin-top: .4em; }
 """
 
 
+
+POWER = re.compile(r"10\^([+\-−]?\d+(?:\.\d+)?)")
+
+
+def text(value: str) -> str:
+    """Escape a user-visible string, then show powers of ten as superscripts (10^-7.7)."""
+    return POWER.sub(r"10<sup>\1</sup>", escape(str(value)))
+
 def _table(block: Table) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in block.header)
-    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+    rows = "".join("<tr>" + "".join(f"<td>{text(c)}</td>" for c in row) + "</tr>"
                    for row in block.rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
@@ -40,13 +49,13 @@ def render_html(blocks: Iterable[Block], images: Mapping[str, bytes], title: str
             parts.append(f"<h{level}>{escape(block.text)}</h{level}>")
         elif isinstance(block, Para):
             cls = ' class="note"' if block.note else ""
-            parts.append(f"<p{cls}>{escape(block.text)}</p>")
+            parts.append(f"<p{cls}>{text(block.text)}</p>")
         elif isinstance(block, Table):
             parts.append(_table(block))
         elif isinstance(block, Image):
             data = base64.b64encode(images[block.path]).decode("ascii")
             parts.append(f'<figure><img src="data:image/png;base64,{data}" '
-                         f'alt="{escape(block.title)}"><figcaption>{escape(block.caption)}'
+                         f'alt="{escape(block.title)}"><figcaption>{text(block.caption)}'
                          "</figcaption></figure>")
     body = "\n".join(parts)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
