@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from ..errors import ConfigError
 from .meanfield import chi1
 from .moments import moments
+from .solve import log_bisect
 
 
 def critical_sigma_w2(
@@ -28,12 +27,5 @@ def critical_sigma_w2(
             f"σ_w² = {lo:g} ({f_lo:+.3g}) and σ_w² = {hi:g} ({f_hi:+.3g}), so there is no critical "
             "σ_w² in between; try another sigma_b2 or range."
         )
-    for _ in range(100):
-        mid = math.sqrt(lo * hi)
-        if (excess(mid) > 0.0) == (f_hi > 0.0):
-            hi = mid
-        else:
-            lo = mid
-        if hi - lo <= 1e-10 * hi:
-            break
-    return math.sqrt(lo * hi)
+    return log_bisect(lambda x: (excess(x) > 0.0) == (f_hi > 0.0), lo, hi, rel_tol=1e-10,
+                      max_iter=100)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from .moments import Moments, PiecewiseLinear
+from .solve import log_bisect
 
 Moment = Moments | PiecewiseLinear
 Q_INFINITE = 1e12  # a length map still growing past this has q* = ∞ (an unbounded activation)
@@ -54,15 +55,7 @@ def fixed_point(m: Moment, sigma_w2: float, sigma_b2: float, q0: float = 1.0) ->
         if hi > Q_INFINITE:
             return math.inf
     lo = hi / 4.0 if hi > 1.0 else lo
-    for _ in range(200):  # bisection in log space
-        mid = math.sqrt(lo * hi)
-        if excess(mid) > 0.0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-14 * hi:
-            break
-    return math.sqrt(lo * hi)
+    return log_bisect(lambda x: excess(x) <= 0.0, lo, hi, rel_tol=1e-14)
 
 
 def chi1(m: Moment, sigma_w2: float, sigma_b2: float, q0: float = 1.0) -> float:
