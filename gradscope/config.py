@@ -37,6 +37,8 @@ class RunConfig:
                    registry="norm")
     residual: bool = _f(False, "wrap each hidden block as x + block(x)")
     dataset: str = _f("spirals", "dataset name or csv:PATH", registry="dataset")
+    target: str = _f("", "csv:PATH only: the target column, by header name or 0-based index "
+                     "(default: the last column)")
     n_samples: int = _f(512, "number of examples generated (ignored for csv:PATH)", min=1)
     data_seed: int = _f(0, "seed of the dataset (kept apart from `seed`)", min=0)
     loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)",
@@ -56,6 +58,12 @@ class RunConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, check_value(f.name, getattr(self, f.name)))
+        if self.target:
+            _check_target(self.dataset, self.target)
+
+    def dataset_options(self) -> dict[str, Any]:
+        """Keyword options for `load_dataset` (the CSV target column, when one is given)."""
+        return {"target": target_key(self.target)} if self.target else {}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, where: str = "") -> RunConfig:
@@ -191,6 +199,22 @@ def _check_optimizer(name: str) -> None:
     from .optimizers import OPTIMIZERS
 
     OPTIMIZERS.parse(name, "optimizer")
+
+
+def target_key(target: str) -> str | int:
+    """A target given as digits is a 0-based column index, anything else a header name."""
+    return int(target) if target.lstrip("-").isdigit() else target
+
+
+def _check_target(dataset: str, target: str) -> None:
+    from .datasets import load_dataset
+
+    if not dataset.startswith("csv:"):
+        raise ConfigError(
+            f'target = "{target}" applies only to a csv:PATH dataset, but dataset = '
+            f'"{dataset}" generates its own targets; remove target or use dataset = "csv:FILE".'
+        )
+    load_dataset(dataset, target=target_key(target))  # an unknown column is reported here
 
 
 def _check_dataset(name: str) -> None:

