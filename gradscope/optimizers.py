@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -38,9 +38,13 @@ def stable_norm(arrays: Iterable[Array]) -> float:
     return peak * math.sqrt(sum((x / peak) ** 2 for x in norms))
 
 
-def _params_and_grads(net: Layer) -> list[tuple[Layer, str, Array, Array]]:
+ParamList = Sequence[tuple[Layer, str, Array]]
+
+
+def _params_and_grads(net: Layer, params: ParamList | None = None
+                      ) -> list[tuple[Layer, str, Array, Array]]:
     out = []
-    for layer, key, param in net.parameters():
+    for layer, key, param in (net.parameters() if params is None else params):
         grad = layer.grads.get(key)
         if grad is None:
             raise RuntimeError(
@@ -51,9 +55,10 @@ def _params_and_grads(net: Layer) -> list[tuple[Layer, str, Array, Array]]:
     return out
 
 
-def global_grad_norm(net: Layer) -> float:
-    """The L2 norm of all gradients of `net` taken together (nan/inf if any is non-finite)."""
-    return stable_norm(g for *_, g in _params_and_grads(net))
+def global_grad_norm(net: Layer, *, params: ParamList | None = None) -> float:
+    """The L2 norm of all gradients of `net` taken together (nan/inf if any is non-finite).
+    `params`: the list of `net.parameters()`, when the caller already has it."""
+    return stable_norm(g for *_, g in _params_and_grads(net, params))
 
 
 class Optimizer:
@@ -79,10 +84,12 @@ class Optimizer:
         """The step to subtract from the parameter (before the learning rate), updating `slot`."""
         raise NotImplementedError
 
-    def step(self, net: Layer, *, track: bool = True) -> dict[tuple[int, str], float]:
+    def step(self, net: Layer, *, track: bool = True,
+             params: ParamList | None = None) -> dict[tuple[int, str], float]:
         """Apply one update; return the L2 norm of the update applied per (id(layer), key)
-        (an empty dict with `track=False`, which skips computing those norms)."""
-        items = _params_and_grads(net)
+        (an empty dict with `track=False`, which skips computing those norms). `params`: the
+        list of `net.parameters()`, when the caller already has it."""
+        items = _params_and_grads(net, params)
         scale = 1.0
         if self.clip is not None:
             norm = stable_norm(g for *_, g in items)

@@ -140,6 +140,7 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
     losses, accs, norms = (np.full(steps, np.nan) for _ in range(3))
     status, first_bad, run = "ok", None, steps
     net.train()
+    params = list(net.parameters())  # walked once, not twice per step
     with np.errstate(all="ignore"):
         for t in range(steps):
             idx = next(batches)
@@ -149,11 +150,11 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
             value, grad_out = loss_fn(out, target[idx])
             net.backward(grad_out)
             losses[t], accs[t] = value, loss_fn.accuracy(out, data.y[idx])
-            norms[t] = global_grad_norm(net)
+            norms[t] = global_grad_norm(net, params=params)
             if not (math.isfinite(value) and math.isfinite(norms[t])):
                 status, first_bad, run = "diverged", t, t + 1
                 break
-            update_norms = optimizer.step(net, track=recorder is not None)
+            update_norms = optimizer.step(net, track=recorder is not None, params=params)
             if recorder is not None:
                 recorder.on_update(t, update_norms)
         final_loss = final_acc = float("nan")

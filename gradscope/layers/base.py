@@ -25,6 +25,12 @@ BackwardHook = Callable[["Layer", tuple, tuple], Any]
 _HOOK_ATTR = {kind: f"_{kind}_hooks" for kind in HOOK_KINDS}
 
 
+def _hooks(state: dict, attr: str) -> list[Callable[..., Any]]:
+    """A snapshot of the hooks stored under `attr` (empty, and cheap, when there are none)."""
+    hooks = state.get(attr)
+    return list(hooks.values()) if hooks else []
+
+
 def _as_tuple(value: Any) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
@@ -57,7 +63,7 @@ def _wrap_forward(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         state["_in_forward"] = True
         try:
             inputs: tuple = (x,)
-            for hook in list(self._hook_dict("forward_pre").values()):
+            for hook in _hooks(state, "_forward_pre_hooks"):
                 result = hook(self, inputs)
                 if result is not None:
                     inputs = _as_tuple(result)
@@ -69,7 +75,7 @@ def _wrap_forward(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
                     f"an input of shape {np.shape(inputs[0])}; the first (batch) axis must be "
                     "kept."
                 )
-            for hook in list(self._hook_dict("forward").values()):
+            for hook in _hooks(state, "_forward_hooks"):
                 result = hook(self, inputs, out)
                 if result is not None:
                     _check_array(self, "forward output (from a forward hook)", result, out.shape)
@@ -98,7 +104,7 @@ def _wrap_backward(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         state["_in_backward"] = True
         try:
             grad_output: tuple = (grad_out,)
-            for hook in list(self._hook_dict("backward_pre").values()):
+            for hook in _hooks(state, "_backward_pre_hooks"):
                 result = hook(self, grad_output)
                 if result is not None:
                     grad_output = _as_tuple(result)
@@ -109,7 +115,7 @@ def _wrap_backward(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
             grad_in = fn(self, grad_output[0], *args, **kwargs)
             _check_array(self, "grad_input from backward", grad_in, state["_input_shape"])
             grad_input: tuple = (grad_in,)
-            for hook in list(self._hook_dict("backward").values()):
+            for hook in _hooks(state, "_backward_hooks"):
                 result = hook(self, grad_input, grad_output)
                 if result is not None:
                     grad_input = _as_tuple(result)
@@ -143,23 +149,18 @@ class Layer:
                 setattr(cls, attr, wrap(fn))
 
     # -- state created lazily, so a subclass that forgets super().__init__() still works ------
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        """Trainable arrays by name (e.g. {"W": (fan_in, fan_out), "b": (fan_out,)})."""
-        return self.__dict__.setdefault("_params", {})
+    #: Trainable arrays by name (e.g. {"W": (fan_in, fan_out), "b": (fan_out,)}).
+    params: dict[str, np.ndarray]
+    #: Gradients of the loss w.r.t. `params`, same keys, set by the last backward pass.
+    grads: dict[str, np.ndarray]
 
-    @params.setter
-    def params(self, value: dict[str, np.ndarray]) -> None:
-        self.__dict__["_params"] = value
-
-    @property
-    def grads(self) -> dict[str, np.ndarray]:
-        """Gradients of the loss w.r.t. `params`, same keys, set by the last backward pass."""
-        return self.__dict__.setdefault("_grads", {})
-
-    @grads.setter
-    def grads(self, value: dict[str, np.ndarray]) -> None:
-        self.__dict__["_grads"] = value
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: `params`/`grads` default to an empty dict
+        if name in ("params", "grads"):
+            value: dict[str, np.ndarray] = {}
+            self.__dict__[name] = value
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def training(self) -> bool:
