@@ -11,27 +11,15 @@ import numpy as np
 from .errors import ConfigError
 from .layers import Layer
 from .registry import Registry
+from .stats import l2_norm
 
 Array = np.ndarray
 
 
 def stable_norm(arrays: Iterable[Array]) -> float:
-    """L2 norm over several arrays, scaled so that squaring huge finite values cannot overflow.
-
-    The result is finite exactly when every value is finite (nan or inf give nan or inf).
-    """
-    norms = []
-    for a in arrays:
-        square = float(np.vdot(a, a))
-        if 1e-280 < square < 1e280:  # the common case: no overflow or underflow to fear
-            norms.append(math.sqrt(square))
-            continue
-        peak = float(np.max(np.abs(a))) if a.size else 0.0
-        if peak == 0.0 or not math.isfinite(peak):
-            norms.append(peak)
-        else:
-            scaled = a / peak
-            norms.append(peak * math.sqrt(float(np.vdot(scaled, scaled))))
+    """L2 norm over several arrays, without overflow or underflow in the squares (each array's
+    norm comes from `stats.l2_norm`). Finite exactly when every value is finite."""
+    norms = [l2_norm(a) for a in arrays]
     peak = max(norms, default=0.0)
     if peak == 0.0 or not math.isfinite(peak):
         return peak
@@ -84,15 +72,16 @@ class Optimizer:
         """The step to subtract from the parameter (before the learning rate), updating `slot`."""
         raise NotImplementedError
 
-    def step(self, net: Layer, *, track: bool = True,
-             params: ParamList | None = None) -> dict[tuple[int, str], float]:
+    def step(self, net: Layer, *, track: bool = True, params: ParamList | None = None,
+             grad_norm: float | None = None) -> dict[tuple[int, str], float]:
         """Apply one update; return the L2 norm of the update applied per (id(layer), key)
-        (an empty dict with `track=False`, which skips computing those norms). `params`: the
-        list of `net.parameters()`, when the caller already has it."""
+        (an empty dict with `track=False`, which skips computing those norms). `params` and
+        `grad_norm`: `net.parameters()` and the global gradient norm, when the caller already
+        has them."""
         items = _params_and_grads(net, params)
         scale = 1.0
         if self.clip is not None:
-            norm = stable_norm(g for *_, g in items)
+            norm = stable_norm(g for *_, g in items) if grad_norm is None else grad_norm
             if norm > self.clip:
                 scale = self.clip / norm
         norms: dict[tuple[int, str], float] = {}

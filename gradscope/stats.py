@@ -109,12 +109,6 @@ def norm_nonfinite(x: np.ndarray) -> tuple[float, int]:
         return _norm_nonfinite(x)
 
 
-def norm_max_nonfinite(x: np.ndarray) -> tuple[float, float, int]:
-    """(‖x‖, max |x|, number of nan/inf entries) of an array, sharing passes over it."""
-    with np.errstate(all="ignore"):
-        return _norm_max_nonfinite(x)
-
-
 def layer_grad_stats(
     grad: np.ndarray | None, bias_grad: np.ndarray | None, weight: np.ndarray | None,
     delta: np.ndarray | None,
@@ -132,11 +126,6 @@ def layer_grad_stats(
         w_norm = _norm_nonfinite(weight)[0] if weight is not None else NAN
         d_norm = _norm_nonfinite(delta)[0] if delta is not None else NAN
     return g_norm, g_rms, g_max, b_norm, d_norm, w_norm, nf_w, nf_b
-
-
-def count_nonfinite(x: np.ndarray | None) -> int:
-    """Number of nan/inf entries of `x` (0 for None)."""
-    return norm_nonfinite(x)[1] if x is not None else 0
 
 
 def mean_std(a: np.ndarray | None) -> tuple[float, float]:

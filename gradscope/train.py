@@ -154,7 +154,8 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
             if not (math.isfinite(value) and math.isfinite(norms[t])):
                 status, first_bad, run = "diverged", t, t + 1
                 break
-            update_norms = optimizer.step(net, track=recorder is not None, params=params)
+            update_norms = optimizer.step(net, track=recorder is not None, params=params,
+                                          grad_norm=norms[t])
             if recorder is not None:
                 recorder.on_update(t, update_norms)
         final_loss = final_acc = float("nan")

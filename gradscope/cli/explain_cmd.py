@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import click
 
 from ..explain import ChainExample, deep_chain, one_neuron, two_weights
-
-DECADE = 4  # characters of bar per factor of 10
-
-
-def _bar(value: float, limit: int = 48) -> str:
-    """A log-scale bar of a running product: '<' per quarter decade below 1, '>' above 1."""
-    if not (value > 0 and math.isfinite(value)):
-        return "(0)" if value == 0 else "(not finite)"
-    log10 = math.log10(value)
-    n = min(limit, round(abs(log10) * DECADE))
-    return ("<" if log10 < 0 else ">") * n + ("…" if n == limit else "") or "|"
+from .bars import value_bar
 
 
 def _short(value: float) -> str:
@@ -84,7 +72,7 @@ def command(depth, activation, init, width, seed) -> None:
     for r in rows:
         click.echo(f"   {r.layer:>5} {r.weight_factor:>9.3g} {r.act_factor:>7.3g} {r.local:>8.3g} "
                    f"{r.predicted_local:>8.3g} {r.running:>10.3g} {r.predicted_running:>10.3g}  "
-                   f"{_bar(r.running)}")
+                   f"{value_bar(r.running)}")
     last = rows[-1]
     verdict = ("vanishes" if last.running < 1e-2 else
                "explodes" if last.running > 1e2 else "keeps its size")

@@ -8,8 +8,7 @@ import math
 import click
 
 from ..theory import predict
-
-DECADE = 4  # characters of bar per factor of 10
+from .bars import direction_bar
 
 
 def _num(value: float | None) -> str:
@@ -18,14 +17,6 @@ def _num(value: float | None) -> str:
     if not math.isfinite(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.4g}"
-
-
-def _bar(log10_value: float, limit: int = 40) -> str:
-    """A log-scale bar: '<' per quarter decade below 1 (vanishing), '>' above 1 (exploding)."""
-    if not math.isfinite(log10_value):
-        return "?"
-    n = min(limit, round(abs(log10_value) * DECADE))
-    return ("<" if log10_value < 0 else ">") * n + ("…" if n == limit else "") or "|"
 
 
 @click.command("theory")
@@ -83,4 +74,4 @@ def command(activation, init, sigma_w2, sigma_b2, depth, width, in_dim, out_dim,
         log_running += 0.5 * math.log10(row.ratio) if row.ratio > 0 else -math.inf
         click.echo(f"  {row.layer:>5} {_num(row.q):>10} {row.sigma_w2:>7.3g} "
                    f"{_num(row.norm_ratio):>10} {_num(10.0 ** log_running):>14}  "
-                   f"{_bar(log_running)}")
+                   f"{direction_bar(log_running)}")

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import RunConfig
-from ..diagnosis import diagnose, ratio_log10
+from ..diagnosis import diagnose
 
 SUMMARY_COLUMNS = ("status", "diagnosis", "findings", "grad_ratio_log10", "delta_ratio_log10",
                    "first_nonfinite_step", "final_loss", "final_accuracy", "wall_s")
@@ -87,8 +87,8 @@ def execute_run(cfg: RunConfig) -> RunResult:
         "status": history.status,
         "diagnosis": found.label,
         "findings": found.finding,
-        "grad_ratio_log10": ratio_log10(layers, "grad_norm"),
-        "delta_ratio_log10": ratio_log10(layers, "delta_norm"),
+        "grad_ratio_log10": found.evidence["grad_ratio_log10"],  # at step 0, measured once
+        "delta_ratio_log10": found.evidence["delta_ratio_log10"],
         "first_nonfinite_step": history.first_nonfinite_step,
         "final_loss": float(history.final_loss),
         "final_accuracy": float(history.final_accuracy),
