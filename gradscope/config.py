@@ -10,11 +10,17 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .activations import ACTIVATIONS
+from .datasets import check_dataset, load_dataset
 from .errors import ConfigError
+from .initializers import INITIALIZERS
+from .losses import LOSSES
+from .model import NORMS
+from .optimizers import OPTIMIZERS
 from .registry import did_you_mean
 
 DTYPES = ("float64", "float32")
@@ -168,37 +174,11 @@ def check_value(key: str, value: Any) -> Any:
     return value
 
 
-def _check_activation(name: str) -> None:
-    from .activations import ACTIVATIONS
-
-    ACTIVATIONS.parse(name, "activation")
-
-
-def _check_init(name: str) -> None:
-    from .initializers import INITIALIZERS
-
-    INITIALIZERS.parse(name, "init")
-
-
-def _check_norm(name: str) -> None:
-    from .model import NORMS
-
-    NORMS.parse(name, "norm")
-
-
 def _check_loss(name: str) -> None:
-    from .losses import LOSSES
-
     if name != "auto" and name not in LOSSES:
         raise ConfigError(
             f'Unknown loss = "{name}".{did_you_mean(name, ["auto", *LOSSES.names()])} '
             f"Valid choices: auto, {', '.join(LOSSES.names())}.")
-
-
-def _check_optimizer(name: str) -> None:
-    from .optimizers import OPTIMIZERS
-
-    OPTIMIZERS.parse(name, "optimizer")
 
 
 def target_key(target: str) -> str | int:
@@ -207,8 +187,6 @@ def target_key(target: str) -> str | int:
 
 
 def _check_target(dataset: str, target: str) -> None:
-    from .datasets import load_dataset
-
     if not dataset.startswith("csv:"):
         raise ConfigError(
             f'target = "{target}" applies only to a csv:PATH dataset, but dataset = '
@@ -217,13 +195,12 @@ def _check_target(dataset: str, target: str) -> None:
     load_dataset(dataset, target=target_key(target))  # an unknown column is reported here
 
 
-def _check_dataset(name: str) -> None:
-    from .datasets import check_dataset
-
-    check_dataset(name, "dataset")
-
-
-_NAME_CHECKS = {
-    "activation": _check_activation, "init": _check_init, "norm": _check_norm,
-    "dataset": _check_dataset, "loss": _check_loss, "optimizer": _check_optimizer,
+# registry name of a field → its check (a name the registry does not know raises ConfigError)
+_NAME_CHECKS: dict[str, Callable[[str], object]] = {
+    "activation": lambda name: ACTIVATIONS.parse(name, "activation"),
+    "init": lambda name: INITIALIZERS.parse(name, "init"),
+    "norm": lambda name: NORMS.parse(name, "norm"),
+    "optimizer": lambda name: OPTIMIZERS.parse(name, "optimizer"),
+    "loss": _check_loss,
+    "dataset": lambda name: check_dataset(name, "dataset"),
 }
