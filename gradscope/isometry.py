@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .initializers import INITIALIZERS
 from .jacobian import jacobian_spectrum, spectrum_vs_depth
 from .model import mlp
-from .plots_jacobian import plot_singular_values, plot_spectrum_vs_depth
+from .plots.spectrum import plot_singular_values, plot_spectrum_vs_depth
 from .report.build import png_bytes
 
 DEFAULT_INITS = ("xavier_normal", "orthogonal")

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from gradscope import mlp
 from gradscope.jacobian import input_output_jacobian, jacobian_spectrum, spectrum_vs_depth
-from gradscope.plots_jacobian import plot_singular_values, plot_spectrum_vs_depth
+from gradscope.plots.spectrum import plot_singular_values, plot_spectrum_vs_depth
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "gelu", "softplus"])
