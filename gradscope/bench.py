@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .model import mlp
-from .recorder import GradientRecorder
-from .train import train
+from gradscope.nn.mlp import mlp
+from gradscope.recording.recorder import GradientRecorder
+from gradscope.training.loop import train
 
 SHAPES = [(32, 64, 64), (32, 256, 128), (16, 1024, 256)]  # depth, width, batch
 STEPS = 20

@@ -21,7 +21,7 @@ def test_every_command_help_has_an_example(name: str) -> None:
 
 
 def test_every_run_config_key_is_a_run_flag() -> None:
-    from gradscope.config import FIELD_NAMES
+    from gradscope.sweeps.config import FIELD_NAMES
 
     text = CliRunner().invoke(main, ["run", "--help"], terminal_width=200).output
     for key in FIELD_NAMES:

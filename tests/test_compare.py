@@ -8,17 +8,18 @@ import pandas as pd
 import pytest
 from synthetic_sweep import write_sweep
 
-from gradscope.compare import (
+from gradscope.analysis.measured_vs_theory import (
     compare_configs,
     compare_run,
     compare_runs,
     measured_ratio,
     predicted_profile,
 )
-from gradscope.config import RunConfig
 from gradscope.plots import gradient_profile
-from gradscope.report import build_report, load_sweep
-from gradscope.runner import execute_run
+from gradscope.report import build_report
+from gradscope.sweeps import execute_run
+from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.results import load_results
 
 WIDE = {"width": 512, "depth": 6, "batch_size": 200, "n_samples": 200, "steps": 1}
 
@@ -47,7 +48,7 @@ def sweep(tmp_path_factory):
 
 
 def test_per_run_and_per_configuration_tables(sweep) -> None:
-    frames, _ = load_sweep(sweep)
+    frames, _ = load_results(sweep)
     per_run = compare_runs(frames.layers, frames.runs)
     assert len(per_run) == len(frames.runs)
     assert per_run["predicted_ratio"].notna().all()
@@ -59,7 +60,7 @@ def test_per_run_and_per_configuration_tables(sweep) -> None:
 
 
 def test_predicted_profile_starts_at_the_measured_output_layer(sweep) -> None:
-    frames, _ = load_sweep(sweep)
+    frames, _ = load_results(sweep)
     pred = frames.predicted
     assert pred is not None and set(pred["run_id"]) == set(frames.runs["run_id"])
     first = frames.layers[frames.layers["step"] == 0]
@@ -73,7 +74,7 @@ def test_predicted_profile_starts_at_the_measured_output_layer(sweep) -> None:
 
 
 def test_profile_plot_overlays_the_prediction_dashed(sweep) -> None:
-    frames, _ = load_sweep(sweep)
+    frames, _ = load_results(sweep)
     plain = gradient_profile(frames.layers, frames.runs, "delta_norm")
     both = gradient_profile(frames.layers, frames.runs, "delta_norm",
                             predicted=frames.predicted)

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from gradscope.config import FIELD_NAMES, RunConfig
-from gradscope.errors import ConfigError
+from gradscope.core.errors import ConfigError
+from gradscope.sweeps.config import FIELD_NAMES, RunConfig
 
 
 def test_defaults_are_valid_and_asdict_follows_field_order() -> None:
@@ -74,7 +74,7 @@ def test_config_is_frozen() -> None:
 
 
 def test_csv_target_column_is_configurable(tmp_path) -> None:
-    from gradscope.runner import execute_run
+    from gradscope.sweeps import execute_run
 
     data = tmp_path / "d.csv"
     rows = "".join(f"{i % 2},{i * 0.1:.1f},{(i * 7) % 5 * 0.3:.1f}\n" for i in range(40))

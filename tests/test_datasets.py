@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradscope.datasets import DATASETS, check_dataset, from_arrays, load_dataset
-from gradscope.errors import ConfigError, DataError
+from gradscope.core.errors import ConfigError, DataError
+from gradscope.training.datasets import DATASETS, check_dataset, from_arrays, load_dataset
 
 GENERATED = [name for name in DATASETS.names() if name != "csv"]
 

@@ -9,19 +9,19 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from gradscope.cli import main
-from gradscope.config import RunConfig
-from gradscope.diagnosis import (
+from gradscope.analysis.diagnosis import (
     BAND_LOG10,
     DIAGNOSES,
     REMEDIES,
     diagnose,
-    diagnose_sweep,
     rank_remedies,
     signal_profile,
-    try_fixes,
 )
-from gradscope.runner import execute_run, run_sweep
+from gradscope.cli import main
+from gradscope.sweeps import execute_run, run_sweep
+from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.results import diagnose_sweep
+from gradscope.sweeps.tryfix import try_fixes
 
 SIGMOID = RunConfig(depth=16, width=32, activation="sigmoid", init="xavier", steps=30, lr=0.05,
                     record_every=10, n_samples=128, batch_size=32)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from gradscope.analysis.chain_rule import deep_chain, one_neuron, two_weights
 from gradscope.cli import main
-from gradscope.explain import deep_chain, one_neuron, two_weights
 
 
 def test_one_neuron_numbers():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gradscope.bundled import bundled_experiments, find_config
-from gradscope.errors import ConfigError
-from gradscope.grid import load_sweep, parse_sweep, varying
+from gradscope.core.errors import ConfigError
+from gradscope.sweeps.bundled import bundled_experiments, find_config
+from gradscope.sweeps.grid import load_sweep, parse_sweep, varying
 
 EXPERIMENTS = ["quick", "vanishing", "exploding", "remedies", "glorot2010", "he2015"]
 

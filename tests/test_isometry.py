@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from gradscope.cli import main
-from gradscope.errors import ConfigError
-from gradscope.isometry import isometry_study
+from gradscope.core.errors import ConfigError
+from gradscope.report.spectrum import isometry_study
 
 
 def test_orthogonal_keeps_the_spectrum_together_and_files_are_written(tmp_path: Path) -> None:

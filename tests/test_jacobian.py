@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from gradscope import mlp
-from gradscope.jacobian import input_output_jacobian, jacobian_spectrum, spectrum_vs_depth
+from gradscope.analysis.jacobian import input_output_jacobian, jacobian_spectrum, spectrum_vs_depth
 from gradscope.plots.spectrum import plot_singular_values, plot_spectrum_vs_depth
 
 
@@ -24,7 +24,7 @@ def test_jacobian_matches_finite_differences(activation):
 
 
 def test_jacobian_restores_grads_and_works_in_chunks(monkeypatch):
-    import gradscope.jacobian as jm
+    import gradscope.analysis.jacobian as jm
 
     net = mlp(4, 3, 2, 6, "tanh", "he", seed=2)
     X = np.random.default_rng(1).standard_normal((5, 4))

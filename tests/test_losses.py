@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from gradscope.errors import ConfigError, ShapeError
-from gradscope.losses import LOSSES, loss
+from gradscope.core.errors import ConfigError, ShapeError
+from gradscope.training.losses import LOSSES, loss
 
 
 def _case(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

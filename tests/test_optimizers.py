@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gradscope import Dense, Sequential
-from gradscope.errors import ConfigError
-from gradscope.optimizers import OPTIMIZERS, global_grad_norm, make_optimizer, stable_norm
+from gradscope.core.errors import ConfigError
+from gradscope.training.optimizers import OPTIMIZERS, global_grad_norm, make_optimizer, stable_norm
 
 
 def _net(w: list[float], b: float = 0.0) -> Dense:

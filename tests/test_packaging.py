@@ -18,7 +18,7 @@ def test_every_subpackage_is_listed_in_pyproject() -> None:
 
 
 def test_bundled_experiments_are_the_top_level_files() -> None:
-    from gradscope.bundled import bundled_experiments
+    from gradscope.sweeps.bundled import bundled_experiments
 
     names = set(bundled_experiments())
     assert {p.stem for p in (ROOT / "experiments").glob("*.toml")} == names

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gradscope.config import RunConfig
-from gradscope.runner import run_sweep
+from gradscope.sweeps import run_sweep
+from gradscope.sweeps.config import RunConfig
 
 CONFIGS = [RunConfig(depth=d, width=32, activation=a, steps=30, record_every=10, n_samples=128,
                      seed=s) for d in (3, 10) for a in ("tanh", "relu") for s in (0, 1)]

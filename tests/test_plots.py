@@ -11,7 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 from synthetic_sweep import write_sweep
 
-from gradscope.activations import ACTIVATIONS
+from gradscope.nn.activations import ACTIVATIONS
 from gradscope.plots import (
     PLOTS,
     Frames,
@@ -27,7 +27,7 @@ from gradscope.plots import (
     training_curves,
     varying_params,
 )
-from gradscope.plots.grouping import MAX_FACETS, layout
+from gradscope.plots.layout import MAX_FACETS, layout
 
 
 def read(out) -> Frames:

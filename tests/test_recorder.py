@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gradscope.errors import ConfigError, ShapeError
-from gradscope.histograms import (
+from gradscope.core.errors import ConfigError, ShapeError
+from gradscope.nn.layers import Activation, Dense, Layer, Residual, Sequential, Sigmoid
+from gradscope.nn.layers.hooks import HOOK_KINDS
+from gradscope.nn.mlp import mlp
+from gradscope.recording.histograms import (
     LIN_HI,
     LIN_LO,
     LOG_HI,
@@ -19,10 +22,7 @@ from gradscope.histograms import (
     linear_counts,
     log_abs_counts,
 )
-from gradscope.layers import Activation, Dense, Layer, Residual, Sequential, Sigmoid
-from gradscope.layers.hooks import HOOK_KINDS
-from gradscope.model import mlp
-from gradscope.recorder import COLUMNS, HIST_COLUMNS, STAT_COLUMNS, GradientRecorder
+from gradscope.recording.recorder import COLUMNS, HIST_COLUMNS, STAT_COLUMNS, GradientRecorder
 
 # -- a reference forward/backward written directly in numpy ----------------------------------------
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from synthetic_sweep import write_sweep
 
 from gradscope.cli import main
-from gradscope.errors import DataError
+from gradscope.core.errors import DataError
 from gradscope.plots import PLOTS
 from gradscope.report import build_report
 

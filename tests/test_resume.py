@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gradscope.config import RunConfig
-from gradscope.runner import run_sweep
-from gradscope.runner.store import PartStore
+from gradscope.sweeps import run_sweep
+from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.store import PartStore
 
 CONFIG = """
 name = "resume-test"

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gradscope.config import RunConfig
-from gradscope.diagnosis import DIAGNOSES, diagnose
-from gradscope.runner import execute_run, run_sweep
-from gradscope.runner.store import PartStore
-from gradscope.runner.table import run_report
+from gradscope.analysis.diagnosis import DIAGNOSES, diagnose
+from gradscope.sweeps import execute_run, run_sweep
+from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.store import PartStore
+from gradscope.text.layer_table import run_report
 
 SMALL = {"depth": 3, "width": 8, "steps": 12, "record_every": 5, "n_samples": 64,
          "batch_size": 16}

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from gradscope import INITIALIZERS, initialize, mlp
-from gradscope.activations import ACTIVATIONS
 from gradscope.cli import main
-from gradscope.errors import ConfigError
+from gradscope.core.errors import ConfigError
+from gradscope.nn.activations import ACTIVATIONS
 from gradscope.theory import (
     SIGMA_W2,
     chi1,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from gradscope import Activation, Dense, Layer, Sequential, mlp
-from gradscope.datasets import load_dataset
-from gradscope.errors import ConfigError
-from gradscope.train import History, train
+from gradscope.core.errors import ConfigError
+from gradscope.training.datasets import load_dataset
+from gradscope.training.loop import History, train
 
 
 class FakeRecorder:

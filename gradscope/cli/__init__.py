@@ -6,8 +6,8 @@ import importlib
 
 import click
 
-from .._version import __version__
-from .common import GradscopeGroup
+from gradscope._version import __version__
+from gradscope.cli.common import GradscopeGroup
 
 
 @click.group(cls=GradscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..errors import GradscopeError
+from gradscope.core.errors import GradscopeError
 
 
 class GradscopeGroup(click.Group):

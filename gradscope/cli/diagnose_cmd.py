@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
-from ..diagnosis import diagnose, diagnose_sweep, try_fixes
-from ..diagnosis.remedies import config_of
-from ..diagnosis.text import format_diagnosis, format_fixes, format_sweep
-from ..runner import run_single
-from ..runner.executor import WorkerLost
-from .options import config_from_options, run_config_options
+from gradscope.analysis.diagnosis import diagnose
+from gradscope.cli.options import config_from_options, run_config_options
+from gradscope.sweeps import run_single
+from gradscope.sweeps.config import config_of
+from gradscope.sweeps.executor import WorkerLost
+from gradscope.sweeps.results import diagnose_sweep
+from gradscope.sweeps.tryfix import try_fixes
+from gradscope.text.diagnosis import format_diagnosis, format_fixes, format_sweep
 
 
 @click.command("diagnose")

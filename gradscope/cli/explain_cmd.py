@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..explain import ChainExample, deep_chain, one_neuron, two_weights
-from .bars import value_bar
+from gradscope.analysis.chain_rule import ChainExample, deep_chain, one_neuron, two_weights
+from gradscope.text.bars import value_bar
 
 
 def _short(value: float) -> str:

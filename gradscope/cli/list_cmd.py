@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..registries import all_registries
+from gradscope.training.registries import all_registries
 
 
 @click.command("list")

@@ -9,24 +9,17 @@ from typing import Any
 
 import click
 
-from ..config import FIELD_NAMES, RunConfig
+from gradscope.sweeps.config import EXTRA_CHOICES, FIELD_NAMES, RunConfig
+from gradscope.training.registries import BY_FIELD
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING}
 
 
 def _choices(registry: str) -> list[str]:
     """The names users may write for a name-valued field (from the registry itself)."""
-    from ..activations import ACTIVATIONS
-    from ..datasets import DATASETS
-    from ..initializers import INITIALIZERS
-    from ..losses import LOSSES
-    from ..model import NORMS
-    from ..optimizers import OPTIMIZERS
-
-    reg = {"activation": ACTIVATIONS, "init": INITIALIZERS, "norm": NORMS, "dataset": DATASETS,
-           "loss": LOSSES, "optimizer": OPTIMIZERS}[registry]
+    reg = BY_FIELD[registry]
     names = [f"{n}:X" if reg.accepts_param(n) else n for n in reg.names()]
-    return (["auto"] if registry == "loss" else []) + names + (
+    return list(EXTRA_CHOICES.get(registry, ())) + names + (
         ["csv:PATH"] if registry == "dataset" else [])
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..report import build_report
+from gradscope.report import build_report
 
 
 @click.command("report")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..runner import run_single
-from ..runner.executor import WorkerLost
-from ..runner.table import run_report
-from .options import config_from_options, out_option, run_config_options
+from gradscope.cli.options import config_from_options, out_option, run_config_options
+from gradscope.sweeps import run_single
+from gradscope.sweeps.executor import WorkerLost
+from gradscope.text.layer_table import run_report
 
 
 @click.command("run")

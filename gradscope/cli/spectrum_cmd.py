@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..isometry import DEFAULT_DEPTHS, DEFAULT_INITS, isometry_study
+from gradscope.report.spectrum import DEFAULT_DEPTHS, DEFAULT_INITS, isometry_study
 
 
 @click.command("spectrum")

@@ -6,19 +6,14 @@ from pathlib import Path
 
 import click
 
-from ..grid import load_sweep
-from ..runner import run_sweep
-from ..runner.executor import WorkerLost
-from .options import out_option, quiet_option
+from gradscope.cli.options import out_option, quiet_option
+from gradscope.report import build_report
+from gradscope.sweeps import run_sweep
+from gradscope.sweeps.executor import WorkerLost
+from gradscope.sweeps.grid import load_sweep
 
 
 def _build_report(out: Path) -> None:
-    try:
-        from ..report import build_report
-    except ImportError as exc:
-        click.echo(f"report skipped: gradscope.report cannot be imported ({exc}); the CSVs are "
-                   f"complete, run `gradscope report {out}` once it can.", err=True)
-        return
     click.echo(f"report: {build_report(out)}")
 
 

@@ -7,8 +7,8 @@ import math
 
 import click
 
-from ..theory import predict
-from .bars import direction_bar
+from gradscope.text.bars import direction_bar
+from gradscope.theory import predict
 
 
 def _num(value: float | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..grid import load_sweep, varying
+from gradscope.sweeps.grid import load_sweep, varying
 
 
 @click.command("validate")

@@ -5,18 +5,18 @@ every figure is headless (an Agg canvas, pyplot is never touched), so importing 
 opens a window and the functions work in a notebook as well as in `gradscope report`.
 """
 
-from .base import MissingColumns, NoData, PlotSkipped
-from .curves import training_curves
-from .depth import depth_summary
-from .frames import Frames
-from .grouping import label, run_params, varying_params
-from .heatmap import gradient_heatmap, representative_runs
-from .histograms import layer_histograms
-from .matrix import diagnosis_matrix
-from .profile import gradient_profile
-from .registry import PLOTS, PlotSpec
-from .saturation import saturation_profile
-from .style import Style, activation_colour
+from gradscope.analysis.configurations import label, run_params, varying_params
+from gradscope.analysis.frames import Frames
+from gradscope.plots.base import MissingColumns, NoData, PlotSkipped
+from gradscope.plots.curves import training_curves
+from gradscope.plots.depth import depth_summary
+from gradscope.plots.heatmap import gradient_heatmap, representative_runs
+from gradscope.plots.histograms import layer_histograms
+from gradscope.plots.matrix import diagnosis_matrix
+from gradscope.plots.profile import gradient_profile
+from gradscope.plots.registry import PLOTS, PlotSpec
+from gradscope.plots.saturation import saturation_profile
+from gradscope.plots.style import Style, activation_colour
 
 __all__ = [
     "PLOTS", "Frames", "MissingColumns", "NoData", "PlotSkipped", "PlotSpec", "Style",

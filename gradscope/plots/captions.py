@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import finite, log10
-from .frames import Frames
-from .grouping import combos, fmt_value, label, select, varying_params
-from .heatmap import representative_runs
-from .histograms import pick_layers
-from .saturation import deepest_runs
+from gradscope.analysis.configurations import combos, fmt_value, label, select, varying_params
+from gradscope.analysis.frames import Frames
+from gradscope.plots.base import finite, log10
+from gradscope.plots.heatmap import representative_runs
+from gradscope.plots.histograms import pick_layers
+from gradscope.plots.saturation import deepest_runs
 
 MAX_ITEMS = 6
 

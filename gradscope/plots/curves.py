@@ -6,11 +6,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .base import NoData, finite, require, suptitle
-from .facets import constants, draw_lines, facet_figure, finish_legend, has_values, panel_title
-from .grouping import MAX_STYLED_LINES, layout, select
-from .profile import style_for, with_params
-from .style import Style
+from gradscope.analysis.configurations import select
+from gradscope.plots.base import NoData, finite, require, suptitle
+from gradscope.plots.facets import (
+    constants,
+    draw_lines,
+    facet_figure,
+    finish_legend,
+    has_values,
+    panel_title,
+)
+from gradscope.plots.layout import MAX_STYLED_LINES, layout
+from gradscope.plots.profile import style_for, with_params
+from gradscope.plots.style import Style
 
 MAX_PANELS = 8  # each panel is a loss and an accuracy axes
 

@@ -7,11 +7,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
-from .base import NoData, finite, require, suptitle
-from .facets import constants, draw_lines, facet_figure, finish_legend, panel_title
-from .grouping import MAX_STYLED_LINES, layout, select
-from .profile import style_for
-from .style import Style
+from gradscope.analysis.configurations import select
+from gradscope.plots.base import NoData, finite, require, suptitle
+from gradscope.plots.facets import constants, draw_lines, facet_figure, finish_legend, panel_title
+from gradscope.plots.layout import MAX_STYLED_LINES, layout
+from gradscope.plots.profile import style_for
+from gradscope.plots.style import Style
 
 RATIOS = {"delta_ratio_log10": "back-propagated ‖∂L/∂z‖", "grad_ratio_log10": "weight ‖∂L/∂W‖"}
 

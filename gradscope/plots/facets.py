@@ -11,9 +11,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .base import NoData, hide_unused, new_figure
-from .grouping import MAX_FACETS, MAX_STYLED_LINES, combos, label, select
-from .style import Style, activation_colour, shade
+from gradscope.analysis.configurations import combos, label, select
+from gradscope.plots.base import NoData, hide_unused, new_figure
+from gradscope.plots.layout import MAX_FACETS, MAX_STYLED_LINES
+from gradscope.plots.style import Style, activation_colour, shade
 
 MAX_COLS = 4
 

@@ -11,9 +11,10 @@ from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .base import NoData, log10, new_figure, require, suptitle
-from .facets import panel_title
-from .grouping import combos, layout, select, varying_params
+from gradscope.analysis.configurations import combos, select, varying_params
+from gradscope.plots.base import NoData, log10, new_figure, require, suptitle
+from gradscope.plots.facets import panel_title
+from gradscope.plots.layout import layout
 
 MAX_RUNS = 6
 

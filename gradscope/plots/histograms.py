@@ -9,10 +9,10 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from .base import NoData, new_figure, require, suptitle
-from .facets import panel_title
-from .grouping import varying_params
-from .heatmap import representative_runs
+from gradscope.analysis.configurations import varying_params
+from gradscope.plots.base import NoData, new_figure, require, suptitle
+from gradscope.plots.facets import panel_title
+from gradscope.plots.heatmap import representative_runs
 
 HIST_COLUMNS = ["run_id", "step", "layer", "quantity", "bin_lo", "bin_hi", "count"]
 MAX_RUNS, MAX_LAYERS, MAX_QUANTITIES = 4, 6, 3

@@ -8,8 +8,8 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from .base import NoData, finite, new_figure, require, suptitle
-from .grouping import combos, fmt_value, label, select, varying_params
+from gradscope.analysis.configurations import combos, fmt_value, label, select, varying_params
+from gradscope.plots.base import NoData, finite, new_figure, require, suptitle
 
 
 def diagnosis_matrix(runs: pd.DataFrame) -> Figure:

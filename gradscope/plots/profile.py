@@ -9,10 +9,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .base import NoData, log10, require, suptitle
-from .facets import constants, draw_lines, facet_figure, finish_legend, panel_title
-from .grouping import combos, layout, run_params, select
-from .style import Style
+from gradscope.analysis.configurations import combos, run_params, select
+from gradscope.plots.base import NoData, log10, require, suptitle
+from gradscope.plots.facets import constants, draw_lines, facet_figure, finish_legend, panel_title
+from gradscope.plots.layout import layout
+from gradscope.plots.style import Style
 
 QUANTITY_TEXT = {
     "delta_norm": "back-propagated gradient ‖∂L/∂z‖",

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from ..registry import Registry
-from . import captions
-from .curves import training_curves
-from .depth import depth_summary
-from .frames import Frames
-from .heatmap import gradient_heatmap
-from .histograms import HIST_COLUMNS, layer_histograms
-from .matrix import diagnosis_matrix
-from .profile import gradient_profile
-from .saturation import saturation_profile
+from gradscope.analysis.frames import Frames
+from gradscope.core.registry import Registry
+from gradscope.plots import captions
+from gradscope.plots.curves import training_curves
+from gradscope.plots.depth import depth_summary
+from gradscope.plots.heatmap import gradient_heatmap
+from gradscope.plots.histograms import HIST_COLUMNS, layer_histograms
+from gradscope.plots.matrix import diagnosis_matrix
+from gradscope.plots.profile import gradient_profile
+from gradscope.plots.saturation import saturation_profile
+from gradscope.plots.style import Style
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class PlotSpec:
         return out
 
 
+def style_of(frames: Frames) -> Style:
+    """One line style per initialiser of the whole sweep, shared by every plot."""
+    return Style.for_inits(frames.runs["init"] if "init" in frames.runs.columns else [])
+
+
 PLOTS: Registry[PlotSpec] = Registry("plot")
 
 
@@ -50,16 +56,16 @@ def _add(name: str, title: str, needs: Mapping[str, tuple[str, ...]],
 
 _add("profile_delta", "Back-propagated gradient per layer",
      {"layers.csv": ("run_id", "step", "layer", "delta_norm"), "runs.csv": ("run_id",)},
-     lambda f: gradient_profile(f.layers, f.runs, "delta_norm", style=f.style,
+     lambda f: gradient_profile(f.layers, f.runs, "delta_norm", style=style_of(f),
                                 predicted=f.predicted),
      "log10 delta_norm against layer at step 0, per activation × init (dashed: theory)")
 _add("profile_grad", "Weight gradient per layer",
      {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
-     lambda f: gradient_profile(f.layers, f.runs, "grad_norm", style=f.style),
+     lambda f: gradient_profile(f.layers, f.runs, "grad_norm", style=style_of(f)),
      "log10 grad_norm against layer at step 0, per activation × init")
 _add("depth", "Gradient decay against depth",
      {"runs.csv": ("run_id", "depth", "delta_ratio_log10", "grad_ratio_log10")},
-     lambda f: depth_summary(f.runs, style=f.style),
+     lambda f: depth_summary(f.runs, style=style_of(f)),
      "delta_ratio_log10 and grad_ratio_log10 against depth")
 _add("heatmap", "Gradient norm over layers and training steps",
      {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
@@ -67,7 +73,7 @@ _add("heatmap", "Gradient norm over layers and training steps",
      "log10 grad_norm over layer × step for representative runs")
 _add("curves", "Training curves",
      {"steps.csv": ("run_id", "step", "loss"), "runs.csv": ("run_id",)},
-     lambda f: training_curves(f.steps, f.runs, style=f.style),
+     lambda f: training_curves(f.steps, f.runs, style=style_of(f)),
      "loss and accuracy against step per configuration (He et al. 2015, Fig. 3)")
 _add("histograms", "Per-layer histograms",
      {"hist.csv": tuple(HIST_COLUMNS), "runs.csv": ("run_id",)},
@@ -75,7 +81,7 @@ _add("histograms", "Per-layer histograms",
      "histograms of gradients and activations per layer (Glorot & Bengio 2010, Fig. 6–7)")
 _add("saturation", "Saturated and dead units, update ratio",
      {"layers.csv": ("run_id", "step", "layer"), "runs.csv": ("run_id",)},
-     lambda f: saturation_profile(f.layers, f.runs, style=f.style),
+     lambda f: saturation_profile(f.layers, f.runs, style=style_of(f)),
      "saturated_frac, dead_frac and update_ratio per layer")
 _add("matrix", "Diagnosis matrix",
      {"runs.csv": ("run_id", "depth", "diagnosis", "delta_ratio_log10")},

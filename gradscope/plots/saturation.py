@@ -7,11 +7,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .base import MissingColumns, NoData, log10, new_figure, require, suptitle
-from .facets import draw_lines, finish_legend, has_values
-from .grouping import combos, layout, select
-from .profile import style_for, with_params
-from .style import Style
+from gradscope.analysis.configurations import combos, select
+from gradscope.plots.base import MissingColumns, NoData, log10, new_figure, require, suptitle
+from gradscope.plots.facets import draw_lines, finish_legend, has_values
+from gradscope.plots.layout import layout
+from gradscope.plots.profile import style_for, with_params
+from gradscope.plots.style import Style
 
 METRICS = {"saturated_frac": "saturated share", "dead_frac": "dead share",
            "update_ratio": "log10 update ratio"}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..jacobian import JacobianSpectrum
+from gradscope.analysis.jacobian import JacobianSpectrum
 
 
 def plot_singular_values(spectra: Mapping[str, JacobianSpectrum], bins: int = 60) -> Figure:

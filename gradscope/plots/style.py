@@ -8,8 +8,8 @@ from typing import Any
 
 from matplotlib.colors import to_rgb
 
-from ..activations import ACTIVATIONS
-from ..initializers import INITIALIZERS
+from gradscope.analysis.configurations import init_rank
+from gradscope.nn.activations import ACTIVATIONS
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#bcbd22", "#7f7f7f"]
@@ -27,18 +27,6 @@ def activation_colour(name: object) -> str:
     if base in names:
         return PALETTE[names.index(base) % len(PALETTE)]
     return PALETTE[-1]
-
-
-def init_rank(value: object) -> tuple[int, float, str]:
-    """Sort key of an initialiser string: registry order, then its numeric parameter."""
-    text = str(value)
-    base, _, raw = text.partition(":")
-    names = INITIALIZERS.names()
-    try:
-        param = float(raw) if raw else 0.0
-    except ValueError:
-        param = 0.0
-    return (names.index(base) if base in names else len(names), param, text)
 
 
 def shade(colour: str, t: float) -> tuple[float, float, float]:

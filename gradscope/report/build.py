@@ -8,16 +8,15 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
-from .._version import __version__
-from ..atomic import write_atomic
-from ..plots.base import DPI, PlotSkipped
-from ..plots.frames import Frames
-from ..plots.registry import PLOTS
-from .data import load_sweep
-from .document import Block, Heading, Image, Para
-from .html import render_html
-from .markdown import render_markdown
-from .sections import (
+from gradscope._version import __version__
+from gradscope.analysis.frames import Frames
+from gradscope.core.atomic import write_atomic
+from gradscope.plots.base import DPI, PlotSkipped
+from gradscope.plots.registry import PLOTS
+from gradscope.report.document import Block, Heading, Image, Para
+from gradscope.report.html import render_html
+from gradscope.report.markdown import render_markdown
+from gradscope.report.sections import (
     comparison_section,
     config_section,
     diagnosis_section,
@@ -25,6 +24,7 @@ from .sections import (
     problem_section,
     sweep_name,
 )
+from gradscope.sweeps.results import load_results
 
 
 def _skip_text(missing: dict[str, list[str]], frames: Frames) -> str:
@@ -82,7 +82,7 @@ def build_report(out_dir: str | Path) -> Path:
     """Build plots/*.png, report.md and report.html in `out_dir` from its CSVs; returns the
     path of report.html. Raises DataError when runs.csv is missing or malformed."""
     out = Path(out_dir)
-    frames, notes = load_sweep(out)
+    frames, notes = load_results(out)
     plot_dir = out / "plots"
     plot_dir.mkdir(exist_ok=True)
     name = sweep_name(frames, out.resolve().name)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from html import escape
 
-from .document import Block, Heading, Image, Para, Table
+from gradscope.report.document import Block, Heading, Image, Para, Table
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .document import Block, Heading, Image, Para, Table
+from gradscope.report.document import Block, Heading, Image, Para, Table
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 

@@ -8,9 +8,16 @@ from typing import Any
 
 import pandas as pd
 
-from ..plots.frames import Frames
-from ..plots.grouping import fmt_value, label, level_key, run_params, varying_params
-from .document import Block, Heading, Para, Table
+from gradscope.analysis.configurations import (
+    fmt_value,
+    label,
+    level_key,
+    run_params,
+    varying_params,
+)
+from gradscope.analysis.frames import Frames
+from gradscope.analysis.measured_vs_theory import compare_configs
+from gradscope.report.document import Block, Heading, Para, Table
 
 DIAGNOSIS_ORDER = ["vanishing", "exploding", "saturated", "dead", "diverged", "healthy"]
 NUMBERS = ["delta_ratio_log10", "grad_ratio_log10", "final_loss", "final_accuracy"]
@@ -106,8 +113,6 @@ def diagnosis_section(frames: Frames) -> list[Block]:
 def comparison_section(frames: Frames) -> list[Block]:
     """Measured against predicted: per configuration the per-layer ‖δ‖² ratio at step 0, the
     mean-field prediction and the relative error (see gradscope.compare)."""
-    from ..compare import compare_configs
-
     layers = frames.layers
     blocks: list[Block] = [Heading(2, "Measured vs predicted")]
     needed = {"run_id", "step", "layer", "delta_norm", "fan_in", "fan_out"}

@@ -1,12 +1,12 @@
 """Mean-field theory of gradient propagation: q*, χ₁, depth scales and per-layer predictions."""
 
-from .critical import critical_sigma_w2
-from .init_variance import SIGMA_W2, sigma_w2_of
-from .layers import BLOCKS, LayerPrediction, NetShape, layer_predictions
-from .meanfield import chi, chi1, depth_scale, fixed_point, length_map
-from .moments import CLOSED_FORMS, Moments, PiecewiseLinear, moments
-from .predict import Prediction, predict
-from .quadrature import (
+from gradscope.theory.critical import critical_sigma_w2
+from gradscope.theory.init_variance import SIGMA_W2, sigma_w2_of
+from gradscope.theory.layers import BLOCKS, LayerPrediction, NetShape, layer_predictions
+from gradscope.theory.meanfield import chi, chi1, depth_scale, fixed_point, length_map
+from gradscope.theory.moments import CLOSED_FORMS, Moments, PiecewiseLinear, moments
+from gradscope.theory.predict import Prediction, predict
+from gradscope.theory.quadrature import (
     gauss_hermite,
     gaussian_expectation,
     gh_expectation,

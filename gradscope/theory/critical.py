@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .meanfield import chi1
-from .moments import moments
-from .solve import log_bisect
+from gradscope.core.errors import ConfigError
+from gradscope.theory.meanfield import chi1
+from gradscope.theory.moments import moments
+from gradscope.theory.solve import log_bisect
 
 
 def critical_sigma_w2(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import ConfigError
-from ..initializers import INITIALIZERS
-from ..registry import Spec
+from gradscope.core.errors import ConfigError
+from gradscope.core.registry import Spec
+from gradscope.nn.initializers import INITIALIZERS
 
 SigmaW2 = Callable[[float | None, int, int], float]
 

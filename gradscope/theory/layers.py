@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .meanfield import Q_INFINITE
-from .moments import Moments, PiecewiseLinear
+from gradscope.theory.meanfield import Q_INFINITE
+from gradscope.theory.moments import Moments, PiecewiseLinear
 
 Moment = Moments | PiecewiseLinear
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from .moments import Moments, PiecewiseLinear
-from .solve import log_bisect
+from gradscope.theory.moments import Moments, PiecewiseLinear
+from gradscope.theory.solve import log_bisect
 
 Moment = Moments | PiecewiseLinear
 Q_INFINITE = 1e12  # a length map still growing past this has q* = ∞ (an unbounded activation)

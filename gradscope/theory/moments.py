@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import ACTIVATIONS, ActivationFn, get_activation
-from .quadrature import gaussian_expectation, kinked_expectation
+from gradscope.nn.activations import ACTIVATIONS, ActivationFn, get_activation
+from gradscope.theory.quadrature import gaussian_expectation, kinked_expectation
 
 Array = np.ndarray
 LEAKY_SLOPE = 0.01

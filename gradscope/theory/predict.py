@@ -7,14 +7,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
-from ..errors import ConfigError
-from ..initializers import INITIALIZERS
-from ..model import NORMS
-from .init_variance import sigma_w2_of
-from .layers import LayerPrediction, NetShape, layer_predictions
-from .meanfield import chi, depth_scale, fixed_point
-from .moments import moments
+from gradscope.core.errors import ConfigError
+from gradscope.nn.activations import ACTIVATIONS
+from gradscope.nn.initializers import INITIALIZERS
+from gradscope.nn.mlp import NORMS
+from gradscope.theory.init_variance import sigma_w2_of
+from gradscope.theory.layers import LayerPrediction, NetShape, layer_predictions
+from gradscope.theory.meanfield import chi, depth_scale, fixed_point
+from gradscope.theory.moments import moments
 
 SQUARED_NOTE = (
     "Keys ending in _ratio (chi1, per_layer_ratio, total_ratio, layers[].ratio) are ratios of "

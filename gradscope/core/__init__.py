@@ -1,0 +1,1 @@
+"""Foundations every layer may use: errors, name registries, scalar validation, atomic files."""

@@ -1,0 +1,78 @@
+"""Activation functions by name: value, derivative, and which statistics apply to them.
+
+Definitions follow PyTorch's defaults: leaky_relu slope 0.01, elu alpha 1, gelu with the tanh
+approximation, softplus with beta 1 and threshold 20. Derivatives reuse the stored output where
+possible (sigmoid' = a(1 − a), tanh' = 1 − a²).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradscope.core.registry import Registry
+
+Array = np.ndarray
+SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+GELU_C = 0.044715
+
+
+@dataclass(frozen=True)
+class ActivationFn:
+    """An activation: `fn(z)`, `grad(z, a)` = dφ/dz, and its family for the statistics.
+
+    family "saturating" (sigmoid, tanh): saturated_frac applies (φ' < 1% of max φ');
+    family "relu" (relu, leaky_relu, elu): dead_frac applies (z ≤ 0 for the whole batch).
+    """
+
+    name: str
+    fn: Callable[[Array], Array]
+    grad: Callable[[Array, Array], Array]
+    family: str = "smooth"
+    max_grad: float = 1.0
+
+
+def _sigmoid(z: Array) -> Array:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free form of 1 / (1 + e^-z)
+
+
+def _gelu(z: Array) -> Array:
+    return 0.5 * z * (1.0 + np.tanh(SQRT_2_OVER_PI * (z + GELU_C * z**3)))
+
+
+def _gelu_grad(z: Array, a: Array) -> Array:
+    t = np.tanh(SQRT_2_OVER_PI * (z + GELU_C * z**3))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3 * GELU_C * z * z)
+
+
+def _softplus(z: Array) -> Array:
+    return np.where(z > 20.0, z, np.logaddexp(0.0, np.minimum(z, 20.0)))
+
+
+ACTIVATIONS: Registry[ActivationFn] = Registry("activation")
+for _act, _help in [
+    (ActivationFn("sigmoid", _sigmoid, lambda z, a: a * (1.0 - a), "saturating", 0.25),
+     "1 / (1 + e^-z)"),
+    (ActivationFn("tanh", np.tanh, lambda z, a: 1.0 - a * a, "saturating", 1.0), "tanh(z)"),
+    (ActivationFn("relu", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype),
+                  "relu"), "max(z, 0)"),
+    (ActivationFn("leaky_relu", lambda z: np.where(z > 0, z, 0.01 * z),
+                  lambda z, a: np.where(z > 0, 1.0, 0.01).astype(z.dtype), "relu"),
+     "z if z > 0 else 0.01 z"),
+    (ActivationFn("elu", lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+                  lambda z, a: np.where(z > 0, 1.0, a + 1.0).astype(z.dtype), "relu"),
+     "z if z > 0 else e^z − 1"),
+    (ActivationFn("gelu", _gelu, _gelu_grad, "smooth", 1.13),
+     "0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³)))"),
+    (ActivationFn("softplus", _softplus, lambda z, a: _sigmoid(z), "smooth", 1.0),
+     "log(1 + e^z)"),
+    (ActivationFn("linear", lambda z: z, lambda z, a: np.ones_like(z), "linear"), "identity"),
+]:
+    ACTIVATIONS.add(_act.name, _act, _help)
+
+
+def get_activation(name: str) -> ActivationFn:
+    """The `ActivationFn` registered as `name`."""
+    return ACTIVATIONS.get(ACTIVATIONS.parse(name, "activation").name, "activation")

@@ -1,0 +1,225 @@
+"""`RunConfig`: one run's parameters as a frozen dataclass, validated against the registries.
+
+`asdict()` of a config is both the set of run-parameter columns of runs.csv and the per-run
+config saved beside its results; `run_id` is a short hash of its canonical JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradscope.core.errors import ConfigError
+from gradscope.core.registry import did_you_mean
+from gradscope.core.validation import as_bool
+from gradscope.training.datasets import check_dataset, load_dataset
+from gradscope.training.registries import BY_FIELD
+
+DTYPES = ("float64", "float32")
+# names a field accepts besides its registry's (loss "auto": chosen from the dataset)
+EXTRA_CHOICES: dict[str, tuple[str, ...]] = {"loss": ("auto",)}
+
+
+def _f(default: Any, help: str, **meta: Any) -> Any:
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one run; equal configs give bit-identical results."""
+
+    depth: int = _f(8, "number of hidden Dense+activation blocks", min=1)
+    width: int = _f(64, "units per hidden layer", min=1)
+    activation: str = _f("relu", "hidden activation (see `gradscope list`)", registry="activation")
+    init: str = _f("he", "weight initialiser, NAME or NAME:PARAM (e.g. normal:0.01)",
+                   registry="init")
+    norm: str = _f("none", "normalisation after each hidden Dense",
+                   registry="norm")
+    residual: bool = _f(False, "wrap each hidden block as x + block(x)")
+    dataset: str = _f("spirals", "dataset name or csv:PATH", registry="dataset")
+    target: str = _f("", "csv:PATH only: the target column, by header name or 0-based index "
+                     "(default: the last column)")
+    n_samples: int = _f(512, "number of examples generated (ignored for csv:PATH)", min=1)
+    data_seed: int = _f(0, "seed of the dataset (kept apart from `seed`)", min=0)
+    loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)",
+                   registry="loss")
+    optimizer: str = _f("sgd", "optimiser", registry="optimizer")
+    lr: float = _f(0.1, "learning rate", gt=0.0)
+    steps: int = _f(200, "number of training steps (mini-batches)", min=1)
+    batch_size: int = _f(64, "examples per mini-batch", min=1)
+    clip: float = _f(0.0, "clip gradients to this global L2 norm (0 = off)", ge=0.0)
+    seed: int = _f(0, "seed of the weights and the mini-batch order", min=0)
+    record_every: int = _f(10, "record per-layer statistics every N steps (step 0 always)",
+                           min=1)
+    hist: bool = _f(False, "also record per-layer histograms (hist.csv)")
+    dtype: str = _f("float64", "floating-point precision of weights and activations",
+                    choices=DTYPES)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, check_value(f.name, getattr(self, f.name)))
+        if self.target:
+            _check_target(self.dataset, self.target)
+
+    def dataset_options(self) -> dict[str, Any]:
+        """Keyword options for `load_dataset` (the CSV target column, when one is given)."""
+        return {"target": target_key(self.target)} if self.target else {}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], *, where: str = "") -> RunConfig:
+        """Build a config from a mapping, rejecting unknown keys with a did-you-mean."""
+        unknown = [k for k in values if k not in FIELD_NAMES]
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(
+                f"Unknown run parameter {key!r}{_where(where)}.{did_you_mean(key, FIELD_NAMES)} "
+                f"Valid parameters: {', '.join(FIELD_NAMES)}."
+            )
+        return cls(**dict(values))
+
+    def asdict(self) -> dict[str, Any]:
+        """The run parameters as a plain dict (field order), the CSV columns of runs.csv."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @property
+    def run_id(self) -> str:
+        """Stable 12-hex-digit id: the same parameters give the same id in every sweep."""
+        canonical = json.dumps(self.asdict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def label(self) -> str:
+        """A short human-readable description, e.g. `sigmoid/normal:0.01 depth 16 seed 0`."""
+        extras = []
+        if self.norm != "none":
+            extras.append(self.norm)
+        if self.residual:
+            extras.append("residual")
+        if self.clip:
+            extras.append(f"clip {self.clip:g}")
+        more = f" {' '.join(extras)}" if extras else ""
+        return (f"{self.activation}/{self.init} depth {self.depth} width {self.width}{more} "
+                f"seed {self.seed}")
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+FIELD_NAMES = list(FIELDS)
+WALL_CLOCK_COLUMNS = ("wall_s",)
+
+
+def _where(where: str) -> str:
+    return f" in {where}" if where else ""
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string"}.get(
+        type(value), type(value).__name__)
+
+
+def _check_field(f: dataclasses.Field, value: Any) -> Any:
+    """Coerce and check one value against its field's type and bounds."""
+    kind, meta, key = f.type, f.metadata, f.name
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r} ({_type_name(value)}).")
+        return value
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(
+                f"{key} must be a whole number, got {value!r} ({_type_name(value)}).")
+        if "min" in meta and value < meta["min"]:
+            raise ConfigError(f"{key} must be ≥ {meta['min']}, got {value}. ({meta['help']})")
+        return value
+    if kind == "float":
+        if key == "clip" and value is None:
+            return 0.0
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {value!r} ({_type_name(value)}).")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}.")
+        if "gt" in meta and not value > meta["gt"]:
+            raise ConfigError(f"{key} must be > {meta['gt']:g}, got {value:g}. ({meta['help']})")
+        if "ge" in meta and not value >= meta["ge"]:
+            raise ConfigError(f"{key} must be ≥ {meta['ge']:g}, got {value:g}. ({meta['help']})")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r} ({_type_name(value)}).")
+    value = value.strip()
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(
+            f'Unknown {key} = "{value}".{did_you_mean(value, list(meta["choices"]))} '
+            f"Valid choices: {', '.join(meta['choices'])}.")
+    return value
+
+
+def check_value(key: str, value: Any) -> Any:
+    """Check one run parameter (type, bounds, registry name) and return it canonicalised."""
+    if key not in FIELDS:
+        raise ConfigError(
+            f"Unknown run parameter {key!r}.{did_you_mean(key, FIELD_NAMES)} "
+            f"Valid parameters: {', '.join(FIELD_NAMES)}.")
+    f = FIELDS[key]
+    value = _check_field(f, value)
+    registry = f.metadata.get("registry")
+    if registry:
+        _check_name(key, registry, value)
+    return value
+
+
+
+
+def target_key(target: str) -> str | int:
+    """A target given as digits is a 0-based column index, anything else a header name."""
+    return int(target) if target.lstrip("-").isdigit() else target
+
+
+def _check_target(dataset: str, target: str) -> None:
+    if not dataset.startswith("csv:"):
+        raise ConfigError(
+            f'target = "{target}" applies only to a csv:PATH dataset, but dataset = '
+            f'"{dataset}" generates its own targets; remove target or use dataset = "csv:FILE".'
+        )
+    load_dataset(dataset, target=target_key(target))  # an unknown column is reported here
+
+
+def _check_name(key: str, registry: str, name: str) -> None:
+    """A name-valued field: a name of its registry (BY_FIELD), or one of its extra choices."""
+    reg = BY_FIELD[registry]
+    extra = EXTRA_CHOICES.get(registry, ())
+    if name in extra:
+        return
+    if registry == "dataset":
+        check_dataset(name, key)
+    elif extra and name.partition(":")[0] not in reg:
+        choices = [*extra, *reg.names()]
+        raise ConfigError(f'Unknown {key} = "{name}".{did_you_mean(name, choices)} '
+                          f"Valid choices: {', '.join(choices)}.")
+    else:
+        reg.parse(name, key)
+
+
+def config_of(params: Mapping[str, Any]) -> RunConfig:
+    """A RunConfig from a runs.csv row or a params mapping (extra columns ignored, NaN clip 0)."""
+    values = {}
+    for key in FIELD_NAMES:
+        if key not in params:
+            continue
+        value = params[key]
+        if hasattr(value, "item"):
+            value = value.item()
+        if isinstance(value, float) and value != value:
+            if key == "clip":
+                value = 0.0
+            else:
+                continue
+        if FIELDS[key].type == "bool":
+            value = as_bool(value)
+        values[key] = value
+    return RunConfig.from_dict(values)

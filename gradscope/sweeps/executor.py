@@ -1,0 +1,157 @@
+"""Where runs execute: worker processes (any count, same numbers) or a dask.distributed cluster.
+
+Identical results for any worker count are guaranteed by construction: with `workers >= 1`
+every run executes in a fresh spawned worker process whose environment pins BLAS/OpenMP to one
+thread before numpy loads (so `--workers 1` is a pool of one process, not the CLI's own
+process), and every run's RNGs are seeded from its config alone. `workers=0` runs in the
+calling process — handy in a debugger, but bit-identity with the pool then holds only if that
+process's BLAS is single-threaded too. Dask workers get the same environment (LocalCluster)
+or dask's own default of one BLAS thread per worker (its nanny's pre-spawn environment).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+
+from gradscope.core.errors import ConfigError
+from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.run import RunResult, execute_run
+
+ONE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
+}
+RunFn = Callable[[RunConfig], RunResult]
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died (crash, out of memory, killed); finished runs stay saved."""
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def one_thread_env() -> Iterator[None]:
+    """Set ONE_THREAD_ENV in os.environ (inherited by spawned workers), restore it afterwards."""
+    saved = {k: os.environ.get(k) for k in ONE_THREAD_ENV}
+    os.environ.update(ONE_THREAD_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_serial(configs: Sequence[RunConfig], fn: RunFn = execute_run) -> Iterator[RunResult]:
+    """Run in the calling process, in order."""
+    for cfg in configs:
+        yield fn(cfg)
+
+
+def run_processes(
+    configs: Sequence[RunConfig], workers: int, fn: RunFn = execute_run
+) -> Iterator[RunResult]:
+    """Run in `workers` spawned processes with one BLAS thread each; yield in completion order."""
+    if not configs:
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with one_thread_env():
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(configs)), mp_context=ctx)
+        try:
+            pending: set[Future] = {pool.submit(fn, cfg) for cfg in configs}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        raise WorkerLost(
+                            f"a worker process died before finishing its run ({exc}). Runs "
+                            "finished so far are saved; run the same command again to resume "
+                            "(a worker that cannot start means gradscope fails to import: try "
+                            "`python -c 'import gradscope'`)."
+                        ) from None
+                    yield result
+        except BaseException:  # interrupted: do not wait for the runs still in flight
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def run_dask(
+    configs: Sequence[RunConfig], address: str, workers: int, fn: RunFn = execute_run
+) -> Iterator[RunResult]:
+    """Submit the runs to a dask.distributed scheduler (`local`: a LocalCluster on 127.0.0.1)."""
+    from distributed import Client, LocalCluster, as_completed
+
+    if not configs:
+        return
+    cluster = None
+    try:
+        if address == "local":
+            cluster = LocalCluster(
+                n_workers=min(workers, len(configs)), threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, env=dict(ONE_THREAD_ENV),
+            )
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(address, timeout="10s")
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"--dask {address}: cannot reach a dask scheduler there ({exc}). Start one "
+                    f"with `dask scheduler` and workers with `dask worker {address}`, or use "
+                    f"--dask local."
+                ) from None
+        with client:
+            futures = client.map(fn, list(configs), key=[f"gradscope-run-{c.run_id}"
+                                                        for c in configs], pure=False)
+            for future in as_completed(futures):
+                result = future.result()
+                future.release()
+                yield result
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def check_executor(workers: int | None, dask: str | None) -> None:
+    """Reject an impossible executor choice before anything is created or run."""
+    if workers is not None and workers < 0:
+        raise ConfigError(f"--workers must be ≥ 0 (0 = in this process), got {workers}.")
+    if dask:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "--dask needs dask.distributed, which is not installed. Install it with "
+                "pip install 'gradscope[dask]', or drop --dask to use local worker processes."
+            ) from None
+
+
+def execute(
+    configs: Sequence[RunConfig], *, workers: int | None = None, dask: str | None = None,
+    fn: RunFn = execute_run,
+) -> Iterator[RunResult]:
+    """Run `configs` on the chosen executor and yield results as they finish."""
+    check_executor(workers, dask)
+    workers = default_workers() if workers is None else workers
+    if dask:
+        return run_dask(configs, dask, max(workers, 1), fn)
+    if workers == 0:
+        return run_serial(configs, fn)
+    return run_processes(configs, workers, fn)

@@ -1,0 +1,109 @@
+"""One run: build data and net, record step 0 and every `record_every` steps, train, summarise."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from gradscope.analysis.diagnosis import diagnose
+from gradscope.nn.mlp import mlp
+from gradscope.recording.recorder import GradientRecorder
+from gradscope.sweeps.config import RunConfig
+from gradscope.training.datasets import load_dataset
+from gradscope.training.loop import train
+
+SUMMARY_COLUMNS = ("status", "diagnosis", "findings", "grad_ratio_log10", "delta_ratio_log10",
+                   "first_nonfinite_step", "final_loss", "final_accuracy", "wall_s")
+STEP_COLUMNS = ("step", "loss", "accuracy", "grad_global_norm")
+
+
+@dataclass(eq=False)
+class RunResult:
+    """A finished run: its config, its runs.csv summary and its layers/steps/hist rows."""
+
+    config: RunConfig
+    summary: dict[str, Any]
+    layers: pd.DataFrame
+    steps: pd.DataFrame
+    hist: pd.DataFrame | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's stable id."""
+        return self.config.run_id
+
+    @property
+    def status(self) -> str:
+        """ok | diverged | error."""
+        return self.summary["status"]
+
+    def row(self) -> dict[str, Any]:
+        """The runs.csv row: run_id, every run parameter, then the summary columns."""
+        return {"run_id": self.run_id, **self.config.asdict(), **self.summary}
+
+
+def build(cfg: RunConfig) -> tuple[Any, Any]:
+    """The dataset and the untrained network that `cfg` describes."""
+    data = load_dataset(cfg.dataset, n=cfg.n_samples, seed=cfg.data_seed,
+                        **cfg.dataset_options())
+    out_dim = 1 if cfg.loss == "bce" else data.out_dim
+    net = mlp(data.in_dim, out_dim, cfg.depth, cfg.width, cfg.activation, cfg.init,
+              norm=cfg.norm, residual=cfg.residual, seed=cfg.seed, dtype=cfg.dtype)
+    return data, net
+
+
+def execute_run(cfg: RunConfig) -> RunResult:
+    """Run `cfg` to completion; an exception becomes status=error with the message in findings.
+
+    The numbers depend only on `cfg` (every RNG is seeded from it), never on the process or
+    the order in which runs execute.
+    """
+    start = time.perf_counter()
+    try:
+        data, net = build(cfg)
+        recorder = GradientRecorder(net, every=cfg.record_every, hist=cfg.hist)
+        try:
+            history = train(net, data, loss=cfg.loss, optimizer=cfg.optimizer, lr=cfg.lr,
+                            steps=cfg.steps, batch_size=cfg.batch_size, recorder=recorder,
+                            seed=cfg.seed, clip=cfg.clip or None)
+        finally:
+            recorder.detach()
+        layers = recorder.to_frame()
+        hist = recorder.hist_frame() if cfg.hist else None
+        steps = history.to_frame()
+    except Exception as exc:  # one broken run must not stop a sweep
+        return error_result(cfg, exc, time.perf_counter() - start)
+    found = diagnose(layers, steps, cfg, status=history.status,
+                     first_nonfinite_step=history.first_nonfinite_step,
+                     final_loss=history.final_loss, final_accuracy=history.final_accuracy)
+    summary = {
+        "status": history.status,
+        "diagnosis": found.label,
+        "findings": found.finding,
+        "grad_ratio_log10": found.evidence["grad_ratio_log10"],  # at step 0, measured once
+        "delta_ratio_log10": found.evidence["delta_ratio_log10"],
+        "first_nonfinite_step": history.first_nonfinite_step,
+        "final_loss": float(history.final_loss),
+        "final_accuracy": float(history.final_accuracy),
+        "wall_s": round(time.perf_counter() - start, 3),
+    }
+    return RunResult(cfg, summary, layers, steps, hist)
+
+
+def error_result(cfg: RunConfig, exc: BaseException, wall_s: float) -> RunResult:
+    """The result of a run that raised: status=error, the message in findings, no rows."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    origin = f" (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
+    message = " ".join(str(exc).split()) or "no message"
+    summary = {
+        "status": "error", "diagnosis": "", "findings": f"{type(exc).__name__}: {message}{origin}",
+        "grad_ratio_log10": math.nan, "delta_ratio_log10": math.nan,
+        "first_nonfinite_step": None, "final_loss": math.nan, "final_accuracy": math.nan,
+        "wall_s": round(wall_s, 3),
+    }
+    return RunResult(cfg, summary, pd.DataFrame(), pd.DataFrame(columns=list(STEP_COLUMNS)))

@@ -1,0 +1,1 @@
+"""Terminal renderers: the per-layer table with log bars, diagnoses, try-fixes tables."""
