@@ -17,12 +17,10 @@ from typing import Any
 from gradscope.core.errors import ConfigError
 from gradscope.core.registry import did_you_mean
 from gradscope.core.validation import as_bool
-from gradscope.training.datasets import check_dataset, load_dataset
-from gradscope.training.registries import BY_FIELD
+from gradscope.training.datasets import load_dataset
+from gradscope.training.registries import BY_FIELD, check_name
 
 DTYPES = ("float64", "float32")
-# names a field accepts besides its registry's (loss "auto": chosen from the dataset)
-EXTRA_CHOICES: dict[str, tuple[str, ...]] = {"loss": ("auto",)}
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -31,24 +29,24 @@ def _f(default: Any, help: str, **meta: Any) -> Any:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines one run; equal configs give bit-identical results."""
+    """Everything that determines one run; equal configs give bit-identical results.
+
+    A field named in `gradscope.training.registries.BY_FIELD` takes a name of that registry.
+    """
 
     depth: int = _f(8, "number of hidden Dense+activation blocks", min=1)
     width: int = _f(64, "units per hidden layer", min=1)
-    activation: str = _f("relu", "hidden activation (see `gradscope list`)", registry="activation")
-    init: str = _f("he", "weight initialiser, NAME or NAME:PARAM (e.g. normal:0.01)",
-                   registry="init")
-    norm: str = _f("none", "normalisation after each hidden Dense",
-                   registry="norm")
+    activation: str = _f("relu", "hidden activation (see `gradscope list`)")
+    init: str = _f("he", "weight initialiser, NAME or NAME:PARAM (e.g. normal:0.01)")
+    norm: str = _f("none", "normalisation after each hidden Dense")
     residual: bool = _f(False, "wrap each hidden block as x + block(x)")
-    dataset: str = _f("spirals", "dataset name or csv:PATH", registry="dataset")
+    dataset: str = _f("spirals", "dataset name or csv:PATH")
     target: str = _f("", "csv:PATH only: the target column, by header name or 0-based index "
                      "(default: the last column)")
     n_samples: int = _f(512, "number of examples generated (ignored for csv:PATH)", min=1)
     data_seed: int = _f(0, "seed of the dataset (kept apart from `seed`)", min=0)
-    loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)",
-                   registry="loss")
-    optimizer: str = _f("sgd", "optimiser", registry="optimizer")
+    loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)")
+    optimizer: str = _f("sgd", "optimiser")
     lr: float = _f(0.1, "learning rate", gt=0.0)
     steps: int = _f(200, "number of training steps (mini-batches)", min=1)
     batch_size: int = _f(64, "examples per mini-batch", min=1)
@@ -108,7 +106,6 @@ class RunConfig:
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 FIELD_NAMES = list(FIELDS)
-WALL_CLOCK_COLUMNS = ("wall_s",)
 
 
 def _where(where: str) -> str:
@@ -165,14 +162,10 @@ def check_value(key: str, value: Any) -> Any:
         raise ConfigError(
             f"Unknown run parameter {key!r}.{did_you_mean(key, FIELD_NAMES)} "
             f"Valid parameters: {', '.join(FIELD_NAMES)}.")
-    f = FIELDS[key]
-    value = _check_field(f, value)
-    registry = f.metadata.get("registry")
-    if registry:
-        _check_name(key, registry, value)
+    value = _check_field(FIELDS[key], value)
+    if key in BY_FIELD:
+        check_name(key, value)
     return value
-
-
 
 
 def target_key(target: str) -> str | int:
@@ -187,22 +180,6 @@ def _check_target(dataset: str, target: str) -> None:
             f'"{dataset}" generates its own targets; remove target or use dataset = "csv:FILE".'
         )
     load_dataset(dataset, target=target_key(target))  # an unknown column is reported here
-
-
-def _check_name(key: str, registry: str, name: str) -> None:
-    """A name-valued field: a name of its registry (BY_FIELD), or one of its extra choices."""
-    reg = BY_FIELD[registry]
-    extra = EXTRA_CHOICES.get(registry, ())
-    if name in extra:
-        return
-    if registry == "dataset":
-        check_dataset(name, key)
-    elif extra and name.partition(":")[0] not in reg:
-        choices = [*extra, *reg.names()]
-        raise ConfigError(f'Unknown {key} = "{name}".{did_you_mean(name, choices)} '
-                          f"Valid choices: {', '.join(choices)}.")
-    else:
-        reg.parse(name, key)
 
 
 def config_of(params: Mapping[str, Any]) -> RunConfig:

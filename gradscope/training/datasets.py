@@ -129,7 +129,7 @@ def teacher(n: int, rng: np.random.Generator, *, in_dim: int = 10, out_dim: int 
     return X, _standardize(f) + noise * rng.standard_normal((n, out_dim))
 
 
-DATASETS: Registry[DataSource] = Registry("dataset", takes_param=True)
+DATASETS: Registry[DataSource] = Registry("dataset")
 DATASETS.add("spirals", DataSource(spirals, "arms"), "K interleaved spiral arms (spirals:K, "
              "default 2)", param=True)
 DATASETS.add("circles", DataSource(circles), "two concentric circles")
@@ -138,7 +138,8 @@ DATASETS.add("blobs", DataSource(blobs, "centers"), "K Gaussian blobs (blobs:K, 
              param=True)
 DATASETS.add("teacher", DataSource(teacher), "regression: a random fixed teacher MLP + noise")
 DATASETS.add("csv", DataSource(lambda n, rng: _csv_by_name()),
-             "csv:PATH, a numeric CSV file; last column is the target (option target=)")
+             "a numeric CSV file; last column is the target (option target=)",
+             shown="csv:PATH")
 
 
 def _csv_by_name() -> tuple[Array, Array]:
