@@ -101,9 +101,18 @@ def test_gauss_hermite_fails_at_large_q_which_is_why_it_is_not_used_there():
     assert abs(gh_expectation(f, 100.0) / sinh_expectation(f, 100.0) - 1) > 0.3
 
 
-@pytest.mark.parametrize("name", ["relu", "leaky_relu", "linear"])
+PIECEWISE_LINEAR = [n for n in ACTIVATIONS.names() if ACTIVATIONS.get(n).negative_slope is not None]
+
+
+def test_the_piecewise_linear_activations_declare_their_slope():
+    assert PIECEWISE_LINEAR == ["relu", "leaky_relu", "linear"]
+    assert moments("leaky_relu").slope == ACTIVATIONS.get("leaky_relu").negative_slope == 0.01
+
+
+@pytest.mark.parametrize("name", PIECEWISE_LINEAR)
 def test_closed_forms_match_quadrature(name):
     closed, quad = moments(name), Moments(ACTIVATIONS.get(name))
+    assert closed.slope == ACTIVATIONS.get(name).negative_slope  # read, not copied
     for q in (0.3, 5.0):
         assert float(closed.second(q)) == pytest.approx(float(quad.second(q)), rel=1e-6)
         # φ' jumps at 0: the symmetric Gauss–Hermite nodes (none at 0) give P(h > 0) = 1/2 exactly

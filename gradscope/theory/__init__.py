@@ -4,7 +4,7 @@ from gradscope.theory.critical import critical_sigma_w2
 from gradscope.theory.init_variance import sigma_w2_of
 from gradscope.theory.layers import BLOCKS, LayerPrediction, NetShape, layer_predictions
 from gradscope.theory.meanfield import chi, chi1, depth_scale, fixed_point, length_map
-from gradscope.theory.moments import CLOSED_FORMS, Moments, PiecewiseLinear, moments
+from gradscope.theory.moments import Moments, PiecewiseLinear, moments
 from gradscope.theory.predict import Prediction, predict
 from gradscope.theory.quadrature import (
     gauss_hermite,
@@ -15,7 +15,7 @@ from gradscope.theory.quadrature import (
 )
 
 __all__ = [
-    "BLOCKS", "CLOSED_FORMS", "LayerPrediction", "Moments", "NetShape", "PiecewiseLinear",
+    "BLOCKS", "LayerPrediction", "Moments", "NetShape", "PiecewiseLinear",
     "Prediction", "chi", "chi1", "critical_sigma_w2", "depth_scale", "fixed_point",
     "gauss_hermite", "gaussian_expectation", "gh_expectation", "kinked_expectation",
     "layer_predictions",
