@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gradscope.core.errors import ConfigError
 from gradscope.core.registry import did_you_mean
-from gradscope.core.validation import as_bool
+from gradscope.core.validation import as_bool, check_scalar
 from gradscope.training.datasets import load_dataset
 from gradscope.training.registries import BY_FIELD, check_name
 
@@ -125,27 +124,14 @@ def _check_field(f: dataclasses.Field, value: Any) -> Any:
             raise ConfigError(f"{key} must be true or false, got {value!r} ({_type_name(value)}).")
         return value
     if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(
-                f"{key} must be a whole number, got {value!r} ({_type_name(value)}).")
-        if "min" in meta and value < meta["min"]:
-            raise ConfigError(f"{key} must be ≥ {meta['min']}, got {value}. ({meta['help']})")
-        return value
+        return check_scalar(value, key, int, min_val=meta.get("min"), hint=f"({meta['help']})")
     if kind == "float":
         if key == "clip" and value is None:
             return 0.0
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key} must be a number, got {value!r} ({_type_name(value)}).")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ConfigError(f"{key} must be a finite number, got {value}.")
-        if "gt" in meta and not value > meta["gt"]:
-            raise ConfigError(f"{key} must be > {meta['gt']:g}, got {value:g}. ({meta['help']})")
-        if "ge" in meta and not value >= meta["ge"]:
-            raise ConfigError(f"{key} must be ≥ {meta['ge']:g}, got {value:g}. ({meta['help']})")
-        return value
+        low = meta.get("gt", meta.get("ge"))
+        return check_scalar(value, key, float, min_val=low,
+                            include_boundaries="neither" if "gt" in meta else "both",
+                            hint=f"({meta['help']})")
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a string, got {value!r} ({_type_name(value)}).")
     value = value.strip()
