@@ -61,10 +61,6 @@ class Registry(Generic[T]):
         """The one-line description of `name`."""
         return self._help[name]
 
-    def accepts_param(self, name: str) -> bool:
-        """Whether `name:value` is allowed for this entry."""
-        return self._param_ok[name]
-
     def shown(self, name: str) -> str:
         """How `name` is written for users, e.g. `normal:X`, `csv:PATH`."""
         return self._shown[name]
