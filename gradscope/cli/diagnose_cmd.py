@@ -30,10 +30,11 @@ def command(from_dir: Path | None, fixes: bool, workers: int | None,
     """Say what is wrong with a network's gradients, where it starts and what fixes it.
 
     The run given by the flags (the same flags as `gradscope run`) is trained and labelled
-    healthy, vanishing, exploding, saturated, dead or diverged, with the first layer where the
-    back-propagated signal leaves the healthy band (10^±2 of the output layer's), the evidence
-    in numbers (next to mean-field theory's prediction) and the remedies ranked. With --from the
-    runs of a sweep folder are diagnosed from its CSVs, one verdict per configuration.
+    (vanishing, exploding, saturated, dead, diverged, inconclusive or healthy: see `gradscope
+    list`), with the first layer where the back-propagated signal leaves the healthy band
+    (10^±2 of the output layer's), the evidence in numbers (next to mean-field theory's
+    prediction) and the remedies ranked. With --from the runs of a sweep folder are diagnosed
+    from its CSVs, one verdict per configuration.
 
     \b
     Example:
