@@ -6,7 +6,7 @@ layers of ‖δ_l‖²/‖δ_{l+1}‖² at the first recorded step (δ_l = dL/dh
 prediction is `gradscope.theory.predict(...).per_layer_ratio` for the run's activation, init,
 width, depth, norm and residual, with in_dim/out_dim read from layers.csv (fan_in of layer 0,
 fan_out of the last layer) and q_in = 1 (datasets are standardised). Configurations the theory
-does not cover (e.g. norm with residual, an initialiser without a σ_w²) get no prediction.
+does not cover (e.g. norm with residual) get no prediction.
 """
 
 from __future__ import annotations
