@@ -28,8 +28,8 @@ _export("gradscope.nn.layers", "Layer", "Dense", "Activation", "Sigmoid", "Tanh"
         "Sequential", "RemovableHandle", "HandleGroup", "register_hooks")
 _export("gradscope.nn.mlp", "mlp", "NORMS")
 _export("gradscope.nn.activations", "ACTIVATIONS", "ActivationFn", "get_activation")
-_export("gradscope.nn.initializers", "INITIALIZERS", "get_initializer", "initialize",
-        "variance_scaling")
+_export("gradscope.nn.initializers", "INITIALIZERS", "Initializer", "get_initializer",
+        "initialize", "variance_scaling")
 # recording
 _export("gradscope.recording.recorder", "GradientRecorder")
 # training
@@ -104,6 +104,7 @@ if TYPE_CHECKING:  # static tools see the eager imports
     from gradscope.nn.activations import ACTIVATIONS, ActivationFn, get_activation  # noqa: F401
     from gradscope.nn.initializers import (  # noqa: F401
         INITIALIZERS,
+        Initializer,
         get_initializer,
         initialize,
         variance_scaling,

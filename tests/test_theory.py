@@ -14,7 +14,6 @@ from gradscope.cli import main
 from gradscope.core.errors import ConfigError
 from gradscope.nn.activations import ACTIVATIONS
 from gradscope.theory import (
-    SIGMA_W2,
     chi1,
     critical_sigma_w2,
     depth_scale,
@@ -102,9 +101,18 @@ def test_gauss_hermite_fails_at_large_q_which_is_why_it_is_not_used_there():
     assert abs(gh_expectation(f, 100.0) / sinh_expectation(f, 100.0) - 1) > 0.3
 
 
-@pytest.mark.parametrize("name", ["relu", "leaky_relu", "linear"])
+PIECEWISE_LINEAR = [n for n in ACTIVATIONS.names() if ACTIVATIONS.get(n).negative_slope is not None]
+
+
+def test_the_piecewise_linear_activations_declare_their_slope():
+    assert PIECEWISE_LINEAR == ["relu", "leaky_relu", "linear"]
+    assert moments("leaky_relu").slope == ACTIVATIONS.get("leaky_relu").negative_slope == 0.01
+
+
+@pytest.mark.parametrize("name", PIECEWISE_LINEAR)
 def test_closed_forms_match_quadrature(name):
     closed, quad = moments(name), Moments(ACTIVATIONS.get(name))
+    assert closed.slope == ACTIVATIONS.get(name).negative_slope  # read, not copied
     for q in (0.3, 5.0):
         assert float(closed.second(q)) == pytest.approx(float(quad.second(q)), rel=1e-6)
         # φ' jumps at 0: the symmetric Gauss–Hermite nodes (none at 0) give P(h > 0) = 1/2 exactly
@@ -114,8 +122,11 @@ def test_closed_forms_match_quadrature(name):
 
 
 # -- initialiser variances ----------------------------------------------------------------------
-def test_every_initialiser_has_a_variance():
-    assert set(INITIALIZERS.names()) <= set(SIGMA_W2)
+@pytest.mark.parametrize("name", INITIALIZERS.names())
+def test_every_initialiser_declares_the_variance_it_draws_with(name):
+    """σ_w² comes from the registry entry itself (no copy of its defaults in the theory)."""
+    W = initialize(name, (300, 200), rng=np.random.default_rng(0))
+    assert float((W**2).mean()) * 300 == pytest.approx(sigma_w2_of(name, 300, 200), rel=0.03)
 
 
 @pytest.mark.parametrize("spec", ["normal:0.05", "uniform:0.1", "xavier", "xavier_normal", "he",

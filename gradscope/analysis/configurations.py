@@ -7,13 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from gradscope.analysis.schema import OUTPUT_COLUMNS
 from gradscope.nn.activations import ACTIVATIONS
 from gradscope.nn.initializers import INITIALIZERS
 
-OUTPUT_COLUMNS = frozenset({
-    "run_id", "status", "diagnosis", "findings", "grad_ratio_log10", "delta_ratio_log10",
-    "first_nonfinite_step", "final_loss", "final_accuracy", "wall_s",
-})
 PARAM_ORDER = ["activation", "init", "depth", "width", "norm", "residual", "optimizer", "lr",
                "clip", "loss", "dataset", "batch_size", "steps", "record_every", "seed"]
 NOT_CONFIG = frozenset({"seed"})  # a configuration is everything that varies except the seed

@@ -6,7 +6,7 @@ layers of ‖δ_l‖²/‖δ_{l+1}‖² at the first recorded step (δ_l = dL/dh
 prediction is `gradscope.theory.predict(...).per_layer_ratio` for the run's activation, init,
 width, depth, norm and residual, with in_dim/out_dim read from layers.csv (fan_in of layer 0,
 fan_out of the last layer) and q_in = 1 (datasets are standardised). Configurations the theory
-does not cover (e.g. norm with residual, an initialiser without a σ_w²) get no prediction.
+does not cover (e.g. norm with residual) get no prediction.
 """
 
 from __future__ import annotations
@@ -55,11 +55,13 @@ def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int) -> Any 
         return None
 
 
-def _run_dims(rows: pd.DataFrame) -> tuple[int, int] | None:
-    """(in_dim, out_dim) of one run from its first-step rows sorted by layer."""
-    if not {"fan_in", "fan_out"} <= set(rows.columns):
+def run_dims(rows: pd.DataFrame) -> tuple[int, int] | None:
+    """(in_dim, out_dim) of one run from its first-step rows sorted by layer (None when the
+    fans are not recorded)."""
+    if rows.empty or not {"fan_in", "fan_out"} <= set(rows.columns):
         return None
-    fi, fo = rows["fan_in"].iloc[0], rows["fan_out"].iloc[-1]
+    fi, fo = (pd.to_numeric(pd.Series([rows["fan_in"].iloc[0], rows["fan_out"].iloc[-1]]),
+                            errors="coerce").to_numpy(float))
     if not (np.isfinite(fi) and np.isfinite(fo)):
         return None
     return int(fi), int(fo)
@@ -69,7 +71,7 @@ def compare_run(rows: pd.DataFrame, params: Mapping[str, Any]) -> dict[str, Any]
     """Measured and predicted per-layer ratio of one run from its layers rows (any steps)."""
     rows = first_step_rows(rows).sort_values("layer")
     measured = measured_ratio(rows["delta_norm"].to_numpy())
-    dims = _run_dims(rows)
+    dims = run_dims(rows)
     pred = prediction_for(params, *dims) if dims else None
     predicted = pred.per_layer_ratio if pred is not None else math.nan
     depth = len(rows) - 1
@@ -141,7 +143,7 @@ def predicted_profile(layers: pd.DataFrame, runs: pd.DataFrame,
     for _, members in pd.Series(run_ids, index=config_of.to_numpy()).groupby(level=0):
         ids = list(members)
         rows = first[first["run_id"] == ids[0]]
-        dims = _run_dims(rows)
+        dims = run_dims(rows)
         pred = prediction_for(params.loc[ids[0]], *dims) if dims else None
         anchor = float(top_log.loc[ids].mean())
         if pred is None or not math.isfinite(anchor) or len(pred.layers) != len(rows) - 1:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from gradscope.analysis.diagnosis import diagnose
 from gradscope.cli.options import config_from_options, run_config_options
 from gradscope.sweeps import run_single
 from gradscope.sweeps.config import config_of
@@ -31,10 +30,11 @@ def command(from_dir: Path | None, fixes: bool, workers: int | None,
     """Say what is wrong with a network's gradients, where it starts and what fixes it.
 
     The run given by the flags (the same flags as `gradscope run`) is trained and labelled
-    healthy, vanishing, exploding, saturated, dead or diverged, with the first layer where the
-    back-propagated signal leaves the healthy band (10^±2 of the output layer's), the evidence
-    in numbers (next to mean-field theory's prediction) and the remedies ranked. With --from the
-    runs of a sweep folder are diagnosed from its CSVs, one verdict per configuration.
+    (vanishing, exploding, saturated, dead, diverged, inconclusive or healthy: see `gradscope
+    list`), with the first layer where the back-propagated signal leaves the healthy band
+    (10^±2 of the output layer's), the evidence in numbers (next to mean-field theory's
+    prediction) and the remedies ranked. With --from the runs of a sweep folder are diagnosed
+    from its CSVs, one verdict per configuration.
 
     \b
     Example:
@@ -51,9 +51,7 @@ def command(from_dir: Path | None, fixes: bool, workers: int | None,
         if s["status"] == "error":
             click.echo(f"run {result.run_id}: {cfg.label()}\nstatus: error\n{s['findings']}")
             raise SystemExit(1)
-        found = diagnose(result.layers, result.steps, cfg, status=s["status"],
-                         first_nonfinite_step=s["first_nonfinite_step"],
-                         final_loss=s["final_loss"], final_accuracy=s["final_accuracy"])
+        found = result.diagnosis
         click.echo(format_diagnosis(found, f"run {result.run_id}: {cfg.label()}, {cfg.optimizer}"
                                            f" lr {cfg.lr:g}, {cfg.steps} steps on {cfg.dataset}"))
         if fixes:

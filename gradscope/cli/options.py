@@ -9,25 +9,17 @@ from typing import Any
 
 import click
 
-from gradscope.sweeps.config import EXTRA_CHOICES, FIELD_NAMES, RunConfig
-from gradscope.training.registries import BY_FIELD
+from gradscope.sweeps.config import FIELD_NAMES, RunConfig
+from gradscope.training.registries import BY_FIELD, choices
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING}
-
-
-def _choices(registry: str) -> list[str]:
-    """The names users may write for a name-valued field (from the registry itself)."""
-    reg = BY_FIELD[registry]
-    names = [f"{n}:X" if reg.accepts_param(n) else n for n in reg.names()]
-    return list(EXTRA_CHOICES.get(registry, ())) + names + (
-        ["csv:PATH"] if registry == "dataset" else [])
 
 
 def _option(f: dataclasses.Field) -> Callable[[Callable], Callable]:
     flag = "--" + f.name.replace("_", "-")
     help_text = f.metadata["help"]
-    if "registry" in f.metadata:
-        help_text += f" [choices: {', '.join(_choices(f.metadata['registry']))}]"
+    if f.name in BY_FIELD:
+        help_text += f" [choices: {', '.join(name for name, _ in choices(f.name))}]"
     elif "choices" in f.metadata:
         help_text += f" [choices: {', '.join(f.metadata['choices'])}]"
     if f.type == "bool":

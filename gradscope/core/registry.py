@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -35,31 +35,23 @@ class Registry(Generic[T]):
     The CLI choices, config validation, `gradscope list` and the docs all read it.
     """
 
-    def __init__(self, concept: str, *, takes_param: bool = False) -> None:
+    def __init__(self, concept: str) -> None:
         self.concept = concept
-        self.takes_param = takes_param
         self._items: dict[str, T] = {}
         self._help: dict[str, str] = {}
         self._param_ok: dict[str, bool] = {}
+        self._shown: dict[str, str] = {}
 
-    def register(
-        self, name: str, help: str = "", *, param: bool = False
-    ) -> Callable[[T], T]:
-        """Decorator: register `obj` under `name` (param=True: accepts `name:value`)."""
-
-        def deco(obj: T) -> T:
-            self.add(name, obj, help, param=param)
-            return obj
-
-        return deco
-
-    def add(self, name: str, obj: T, help: str = "", *, param: bool = False) -> None:
-        """Register `obj` under `name`."""
+    def add(self, name: str, obj: T, help: str = "", *, param: bool = False,
+            shown: str | None = None) -> None:
+        """Register `obj` under `name` (param=True: `name:NUMBER` is accepted too; `shown`: how
+        the name is written in help and `gradscope list`, default `name` or `name:X`)."""
         if name in self._items:
             raise ValueError(f"{self.concept} {name!r} is registered twice")
         self._items[name] = obj
         self._help[name] = help
         self._param_ok[name] = param
+        self._shown[name] = shown or (f"{name}:X" if param else name)
 
     def names(self) -> list[str]:
         """The registered names, in registration order."""
@@ -69,9 +61,9 @@ class Registry(Generic[T]):
         """The one-line description of `name`."""
         return self._help[name]
 
-    def accepts_param(self, name: str) -> bool:
-        """Whether `name:value` is allowed for this entry."""
-        return self._param_ok[name]
+    def shown(self, name: str) -> str:
+        """How `name` is written for users, e.g. `normal:X`, `csv:PATH`."""
+        return self._shown[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

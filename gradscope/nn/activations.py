@@ -17,14 +17,17 @@ from gradscope.core.registry import Registry
 Array = np.ndarray
 SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
 GELU_C = 0.044715
+LEAKY_SLOPE = 0.01  # PyTorch's default negative_slope
 
 
 @dataclass(frozen=True)
 class ActivationFn:
-    """An activation: `fn(z)`, `grad(z, a)` = dφ/dz, and its family for the statistics.
+    """An activation: `fn(z)`, `grad(z, a)` = dφ/dz, and what the statistics and theory need.
 
     family "saturating" (sigmoid, tanh): saturated_frac applies (φ' < 1% of max φ');
     family "relu" (relu, leaky_relu, elu): dead_frac applies (z ≤ 0 for the whole batch).
+    max_grad: the maximum of φ'. negative_slope: for a piecewise-linear φ (z for z > 0, slope·z
+    otherwise) its slope, which gives the mean-field moments in closed form; None otherwise.
     """
 
     name: str
@@ -32,6 +35,20 @@ class ActivationFn:
     grad: Callable[[Array, Array], Array]
     family: str = "smooth"
     max_grad: float = 1.0
+    negative_slope: float | None = None
+
+
+def piecewise_linear(name: str, slope: float, family: str) -> ActivationFn:
+    """φ(z) = z for z > 0, slope·z otherwise (relu: 0, leaky_relu: 0.01, linear: 1)."""
+    if slope == 1.0:
+        return ActivationFn(name, lambda z: z, lambda z, a: np.ones_like(z), family,
+                            negative_slope=1.0)
+    if slope == 0.0:
+        return ActivationFn(name, lambda z: np.maximum(z, 0.0),
+                            lambda z, a: (z > 0).astype(z.dtype), family, negative_slope=0.0)
+    return ActivationFn(name, lambda z: np.where(z > 0, z, slope * z),
+                        lambda z, a: np.where(z > 0, 1.0, slope).astype(z.dtype), family,
+                        negative_slope=slope)
 
 
 def _sigmoid(z: Array) -> Array:
@@ -56,11 +73,8 @@ for _act, _help in [
     (ActivationFn("sigmoid", _sigmoid, lambda z, a: a * (1.0 - a), "saturating", 0.25),
      "1 / (1 + e^-z)"),
     (ActivationFn("tanh", np.tanh, lambda z, a: 1.0 - a * a, "saturating", 1.0), "tanh(z)"),
-    (ActivationFn("relu", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype),
-                  "relu"), "max(z, 0)"),
-    (ActivationFn("leaky_relu", lambda z: np.where(z > 0, z, 0.01 * z),
-                  lambda z, a: np.where(z > 0, 1.0, 0.01).astype(z.dtype), "relu"),
-     "z if z > 0 else 0.01 z"),
+    (piecewise_linear("relu", 0.0, "relu"), "max(z, 0)"),
+    (piecewise_linear("leaky_relu", LEAKY_SLOPE, "relu"), f"z if z > 0 else {LEAKY_SLOPE:g} z"),
     (ActivationFn("elu", lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
                   lambda z, a: np.where(z > 0, 1.0, a + 1.0).astype(z.dtype), "relu"),
      "z if z > 0 else e^z − 1"),
@@ -68,7 +82,7 @@ for _act, _help in [
      "0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³)))"),
     (ActivationFn("softplus", _softplus, lambda z, a: _sigmoid(z), "smooth", 1.0),
      "log(1 + e^z)"),
-    (ActivationFn("linear", lambda z: z, lambda z, a: np.ones_like(z), "linear"), "identity"),
+    (piecewise_linear("linear", 1.0, "linear"), "identity"),
 ]:
     ACTIVATIONS.add(_act.name, _act, _help)
 

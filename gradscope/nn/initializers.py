@@ -1,28 +1,57 @@
 """Weight initialisers by name (`normal:0.01`, `xavier`, `he`, `orthogonal:GAIN`, `glorot2010`...).
 
-Each entry is a factory `f(param) -> init(shape, rng, dtype)`; randomness always comes from an
-explicit `np.random.Generator`.
+Each entry is an `Initializer`: a factory `draw(param) -> init(shape, rng, dtype)` and the
+variance it draws with (what the mean-field theory reads). Randomness always comes from an
+explicit `np.random.Generator`. Adding an initialiser is one `INITIALIZERS.add` here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from gradscope.core.registry import Registry, Spec
 
 InitFn = Callable[[tuple[int, int], np.random.Generator, np.dtype], np.ndarray]
-INITIALIZERS: Registry[Callable[[float | None], InitFn]] = Registry("initialiser")
+
+
+@dataclass(frozen=True)
+class Initializer:
+    """A registered initialiser: how it draws weights and the variance it draws them with.
+
+    `draw(param)` returns `init(shape, rng, dtype)`; `variance(param, fan_in, fan_out)` is the
+    entries' variance Var(W_ij), which the mean-field theory reads (as σ_w² = Var(W)·fan_in);
+    `param` is the number after the colon, `default` when none is given.
+    """
+
+    draw: Callable[[float | None], InitFn]
+    variance: Callable[[float | None, int, int], float]
+    default: float | None = None
+
+    def make(self, param: float | None = None) -> InitFn:
+        """The init function for `param` (None: the default)."""
+        return self.draw(self.default if param is None else param)
+
+    def sigma_w2(self, param: float | None, fan_in: int, fan_out: int) -> float:
+        """σ_w² = Var(W_ij)·fan_in for a (fan_in, fan_out) layer (param None: the default)."""
+        p = self.default if param is None else param
+        return float(self.variance(p, int(fan_in), int(fan_out)) * int(fan_in))
+
+
+INITIALIZERS: Registry[Initializer] = Registry("initialiser")
+
+
+def _fan(mode: str, fan_in: int, fan_out: int) -> float:
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
 
 
 def variance_scaling(scale: float, mode: str, distribution: str) -> InitFn:
     """Weights with variance `scale / n` (n = fan_in, fan_out or their mean), normal or uniform."""
 
     def init(shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-        fan_in, fan_out = shape
-        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-        var = scale / n
+        var = scale / _fan(mode, *shape)
         if distribution == "normal":
             return (rng.standard_normal(shape) * np.sqrt(var)).astype(dtype)
         limit = np.sqrt(3.0 * var)
@@ -31,19 +60,20 @@ def variance_scaling(scale: float, mode: str, distribution: str) -> InitFn:
     return init
 
 
-def _normal(param: float | None) -> InitFn:
-    std = 0.01 if param is None else param
+def _scaled(scale: float, mode: str, distribution: str) -> Initializer:
+    return Initializer(lambda param: variance_scaling(scale, mode, distribution),
+                       lambda param, fan_in, fan_out: scale / _fan(mode, fan_in, fan_out))
+
+
+def _normal(std: float) -> InitFn:
     return lambda shape, rng, dtype: (rng.standard_normal(shape) * std).astype(dtype)
 
 
-def _uniform(param: float | None) -> InitFn:
-    limit = 0.05 if param is None else param
+def _uniform(limit: float) -> InitFn:
     return lambda shape, rng, dtype: rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def _orthogonal(param: float | None) -> InitFn:
-    gain = 1.0 if param is None else param
-
+def _orthogonal(gain: float) -> InitFn:
     def init(shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         rows, cols = shape
         a = rng.standard_normal((max(rows, cols), min(rows, cols)))
@@ -63,31 +93,32 @@ def _glorot2010(param: float | None) -> InitFn:
     return init
 
 
-def _fixed(scale: float, mode: str, distribution: str) -> Callable[[float | None], InitFn]:
-    return lambda param: variance_scaling(scale, mode, distribution)
-
-
-INITIALIZERS.add("normal", _normal, "N(0, std²); normal:STD (default 0.01)", param=True)
-INITIALIZERS.add("uniform", _uniform, "U[-limit, limit]; uniform:LIMIT (default 0.05)", param=True)
-INITIALIZERS.add("xavier", _fixed(1.0, "fan_avg", "uniform"), "Glorot uniform, var 2/(in+out)")
-INITIALIZERS.add("xavier_uniform", _fixed(1.0, "fan_avg", "uniform"), "same as xavier")
-INITIALIZERS.add("xavier_normal", _fixed(1.0, "fan_avg", "normal"), "Glorot normal, var 2/(in+out)")
-INITIALIZERS.add("he", _fixed(2.0, "fan_in", "normal"), "He normal, var 2/fan_in")
-INITIALIZERS.add("he_normal", _fixed(2.0, "fan_in", "normal"), "same as he")
-INITIALIZERS.add("he_uniform", _fixed(2.0, "fan_in", "uniform"), "He uniform, var 2/fan_in")
-INITIALIZERS.add("lecun", _fixed(1.0, "fan_in", "normal"), "LeCun normal, var 1/fan_in")
-INITIALIZERS.add(
-    "orthogonal", _orthogonal, "random orthogonal matrix × gain; orthogonal:GAIN", param=True
-)
-INITIALIZERS.add(
-    "glorot2010", _glorot2010, "U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (Glorot & Bengio 2010)"
-)
+INITIALIZERS.add("normal", Initializer(_normal, lambda std, fi, fo: std**2, 0.01),
+                 "N(0, std²); normal:STD (default 0.01)", param=True, shown="normal:STD")
+INITIALIZERS.add("uniform", Initializer(_uniform, lambda limit, fi, fo: limit**2 / 3.0, 0.05),
+                 "U[-limit, limit]; uniform:LIMIT (default 0.05)", param=True,
+                 shown="uniform:LIMIT")
+INITIALIZERS.add("xavier", _scaled(1.0, "fan_avg", "uniform"), "Glorot uniform, var 2/(in+out)")
+INITIALIZERS.add("xavier_uniform", _scaled(1.0, "fan_avg", "uniform"), "same as xavier")
+INITIALIZERS.add("xavier_normal", _scaled(1.0, "fan_avg", "normal"),
+                 "Glorot normal, var 2/(in+out)")
+INITIALIZERS.add("he", _scaled(2.0, "fan_in", "normal"), "He normal, var 2/fan_in")
+INITIALIZERS.add("he_normal", _scaled(2.0, "fan_in", "normal"), "same as he")
+INITIALIZERS.add("he_uniform", _scaled(2.0, "fan_in", "uniform"), "He uniform, var 2/fan_in")
+INITIALIZERS.add("lecun", _scaled(1.0, "fan_in", "normal"), "LeCun normal, var 1/fan_in")
+# orthonormal columns (fan_in ≥ fan_out) or rows: entry variance 1/max(fan_in, fan_out)
+INITIALIZERS.add("orthogonal", Initializer(_orthogonal,
+                                           lambda gain, fi, fo: gain**2 / max(fi, fo), 1.0),
+                 "random orthogonal matrix × gain; orthogonal:GAIN (default 1)", param=True,
+                 shown="orthogonal:GAIN")
+INITIALIZERS.add("glorot2010", Initializer(_glorot2010, lambda p, fi, fo: 1.0 / (3.0 * fi)),
+                 "U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (Glorot & Bengio 2010)")
 
 
 def get_initializer(spec: str | Spec) -> InitFn:
     """The init function for `spec`, e.g. `get_initializer("normal:0.01")`."""
     parsed = spec if isinstance(spec, Spec) else INITIALIZERS.parse(spec, "init")
-    return INITIALIZERS.get(parsed.name)(parsed.param)
+    return INITIALIZERS.get(parsed.name).make(parsed.param)
 
 
 def initialize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradscope.core.errors import ConfigError
 from gradscope.core.registry import Registry
+from gradscope.core.validation import check_scalar
 from gradscope.nn.activations import ACTIVATIONS
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.layers import Activation, BatchNorm, Dense, Layer, LayerNorm, Residual, Sequential
@@ -33,11 +33,11 @@ def mlp(
     With `residual=True` every hidden block whose input and output widths agree is wrapped as
     x + block(x). All weights are drawn from `np.random.default_rng(seed)`.
     """
-    if depth < 1 or width < 1 or in_dim < 1 or out_dim < 1:
-        raise ConfigError(
-            f"mlp needs in_dim, out_dim, depth and width ≥ 1, got in_dim={in_dim}, "
-            f"out_dim={out_dim}, depth={depth}, width={width}."
-        )
+    in_dim, out_dim, depth, width = (
+        check_scalar(value, f"mlp's {key}", int, min_val=1)
+        for key, value in (("in_dim", in_dim), ("out_dim", out_dim), ("depth", depth),
+                           ("width", width)))
+    seed = check_scalar(seed, "mlp's seed", int, min_val=0)
     ACTIVATIONS.parse(activation, "activation")
     INITIALIZERS.parse(init, "init")
     norm_cls = NORMS.get(norm or "none", "norm")

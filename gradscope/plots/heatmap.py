@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from gradscope.analysis.configurations import combos, select, varying_params
-from gradscope.plots.base import NoData, log10, new_figure, require, suptitle
+from gradscope.plots.base import NoData, hide_unused, log10, new_figure, require, suptitle
 from gradscope.plots.facets import panel_title
 from gradscope.plots.layout import layout
 
@@ -75,8 +75,7 @@ def gradient_heatmap(layers: pd.DataFrame, runs: pd.DataFrame, *, quantity: str 
         ax.set_ylabel("layer (0 = input side)", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes.flat[len(chosen):]:
-        ax.set_axis_off()
+    hide_unused(axes, len(chosen))
     if image is not None:
         bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9)
         bar.set_label(f"log10 {quantity} (grey: non-finite)", fontsize=8)

@@ -9,12 +9,14 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from gradscope.analysis.configurations import combos, fmt_value, label, select, varying_params
-from gradscope.plots.base import NoData, finite, new_figure, require, suptitle
+from gradscope.analysis.diagnosis.labels import severity
+from gradscope.plots.base import NoData, finite, hide_unused, new_figure, require, suptitle
 
 
 def diagnosis_matrix(runs: pd.DataFrame) -> Figure:
     """One panel per initialiser: rows = activation (and other varying parameters), columns =
-    depth, colour = delta_ratio_log10 (mean over seeds), text = the diagnosis of most seeds."""
+    depth, colour = delta_ratio_log10 (mean over seeds), text = the diagnosis of most seeds
+    (ties: the more severe, as in the sweep's per-configuration summary)."""
     require(runs, "runs.csv", ["run_id", "depth", "diagnosis", "delta_ratio_log10"])
     frame = runs.assign(value=finite(pd.to_numeric(runs["delta_ratio_log10"], errors="coerce")))
     if frame.empty:
@@ -36,8 +38,7 @@ def diagnosis_matrix(runs: pd.DataFrame) -> Figure:
     row_text = max(len(label(dict(zip(row_keys, r, strict=True)), row_keys)) for r in rows)
     fig, axes = new_figure(nrows, ncols, panel=(width, 0.55 * len(rows) + 0.9),
                            extra_w=1.9 + 0.06 * row_text, sharey=True)
-    for ax in axes.flat[len(panels):]:
-        ax.set_axis_off()
+    hide_unused(axes, len(panels))
     image = None
     for ax, pvals in zip(axes.flat, panels, strict=False):
         sub = select(frame, panel_key, pvals)
@@ -51,7 +52,7 @@ def diagnosis_matrix(runs: pd.DataFrame) -> Figure:
                     continue
                 cells[i, j] = cell["value"].mean()
                 counts = cell["diagnosis"].astype(str).value_counts()
-                top = counts.index[0]
+                top = min(counts.index, key=lambda d: (-counts[d], severity(d)))
                 vote = "" if len(counts) == 1 else f" {counts.iloc[0]}/{len(cell)}"
                 number = "n/a" if np.isnan(cells[i, j]) else f"{cells[i, j]:+.1f}"
                 texts[i][j] = f"{top}{vote}\n{number}"

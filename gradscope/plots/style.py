@@ -16,8 +16,6 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 LINESTYLES: list[Any] = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)),
                          (0, (1, 3)), (0, (3, 1, 1, 1))]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-DIAGNOSIS_COLOURS = {"healthy": "#2ca02c", "vanishing": "#1f77b4", "exploding": "#d62728",
-                     "saturated": "#9467bd", "dead": "#7f7f7f", "diverged": "#000000"}
 
 
 def activation_colour(name: object) -> str:

@@ -15,11 +15,11 @@ from gradscope.analysis.configurations import (
     run_params,
     varying_params,
 )
+from gradscope.analysis.diagnosis.labels import display_order
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.measured_vs_theory import compare_configs
 from gradscope.report.document import Block, Heading, Para, Table
 
-DIAGNOSIS_ORDER = ["vanishing", "exploding", "saturated", "dead", "diverged", "healthy"]
 NUMBERS = ["delta_ratio_log10", "grad_ratio_log10", "final_loss", "final_accuracy"]
 
 
@@ -91,8 +91,7 @@ def diagnosis_section(frames: Frames) -> list[Block]:
     """Runs by diagnosis: a count table, then the runs of each diagnosis."""
     runs = frames.runs
     found = runs["diagnosis"].astype(str).unique().tolist()
-    order = [d for d in DIAGNOSIS_ORDER if d in found] + sorted(
-        d for d in found if d not in DIAGNOSIS_ORDER)
+    order = display_order(found)
     keys = varying_params(runs)
     summary = []
     for d in order:

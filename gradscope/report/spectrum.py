@@ -17,6 +17,7 @@ import pandas as pd
 from gradscope.analysis.jacobian import jacobian_spectrum, spectrum_vs_depth
 from gradscope.core.atomic import write_atomic
 from gradscope.core.errors import ConfigError
+from gradscope.core.validation import check_scalar
 from gradscope.nn.activations import ACTIVATIONS
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.mlp import mlp
@@ -35,11 +36,12 @@ def _check(activation: str, inits: Sequence[str], depths: Sequence[int], width: 
                           "orthogonal.")
     for init in inits:
         INITIALIZERS.parse(init, "init")
-    if not depths or any(d < 1 for d in depths):
-        raise ConfigError(f"depths must be whole numbers ≥ 1, got {list(depths)}.")
+    if not depths:
+        raise ConfigError("Give at least one depth (--depth), e.g. 1 2 4 8 16 32.")
+    for depth in depths:
+        check_scalar(depth, "every depth", int, min_val=1)
     for key, value in (("width", width), ("n_examples", n_examples)):
-        if value < 1:
-            raise ConfigError(f"{key} must be ≥ 1, got {value}.")
+        check_scalar(value, key, int, min_val=1)
 
 
 def isometry_study(

@@ -9,20 +9,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gradscope.core.errors import ConfigError
 from gradscope.core.registry import did_you_mean
-from gradscope.core.validation import as_bool
-from gradscope.training.datasets import check_dataset, load_dataset
-from gradscope.training.registries import BY_FIELD
+from gradscope.core.validation import as_bool, check_scalar
+from gradscope.training.datasets import load_dataset
+from gradscope.training.registries import BY_FIELD, check_name
 
 DTYPES = ("float64", "float32")
-# names a field accepts besides its registry's (loss "auto": chosen from the dataset)
-EXTRA_CHOICES: dict[str, tuple[str, ...]] = {"loss": ("auto",)}
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -31,24 +28,24 @@ def _f(default: Any, help: str, **meta: Any) -> Any:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines one run; equal configs give bit-identical results."""
+    """Everything that determines one run; equal configs give bit-identical results.
+
+    A field named in `gradscope.training.registries.BY_FIELD` takes a name of that registry.
+    """
 
     depth: int = _f(8, "number of hidden Dense+activation blocks", min=1)
     width: int = _f(64, "units per hidden layer", min=1)
-    activation: str = _f("relu", "hidden activation (see `gradscope list`)", registry="activation")
-    init: str = _f("he", "weight initialiser, NAME or NAME:PARAM (e.g. normal:0.01)",
-                   registry="init")
-    norm: str = _f("none", "normalisation after each hidden Dense",
-                   registry="norm")
+    activation: str = _f("relu", "hidden activation (see `gradscope list`)")
+    init: str = _f("he", "weight initialiser, NAME or NAME:PARAM (e.g. normal:0.01)")
+    norm: str = _f("none", "normalisation after each hidden Dense")
     residual: bool = _f(False, "wrap each hidden block as x + block(x)")
-    dataset: str = _f("spirals", "dataset name or csv:PATH", registry="dataset")
+    dataset: str = _f("spirals", "dataset name or csv:PATH")
     target: str = _f("", "csv:PATH only: the target column, by header name or 0-based index "
                      "(default: the last column)")
     n_samples: int = _f(512, "number of examples generated (ignored for csv:PATH)", min=1)
     data_seed: int = _f(0, "seed of the dataset (kept apart from `seed`)", min=0)
-    loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)",
-                   registry="loss")
-    optimizer: str = _f("sgd", "optimiser", registry="optimizer")
+    loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)")
+    optimizer: str = _f("sgd", "optimiser")
     lr: float = _f(0.1, "learning rate", gt=0.0)
     steps: int = _f(200, "number of training steps (mini-batches)", min=1)
     batch_size: int = _f(64, "examples per mini-batch", min=1)
@@ -108,7 +105,6 @@ class RunConfig:
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 FIELD_NAMES = list(FIELDS)
-WALL_CLOCK_COLUMNS = ("wall_s",)
 
 
 def _where(where: str) -> str:
@@ -128,27 +124,14 @@ def _check_field(f: dataclasses.Field, value: Any) -> Any:
             raise ConfigError(f"{key} must be true or false, got {value!r} ({_type_name(value)}).")
         return value
     if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(
-                f"{key} must be a whole number, got {value!r} ({_type_name(value)}).")
-        if "min" in meta and value < meta["min"]:
-            raise ConfigError(f"{key} must be ≥ {meta['min']}, got {value}. ({meta['help']})")
-        return value
+        return check_scalar(value, key, int, min_val=meta.get("min"), hint=f"({meta['help']})")
     if kind == "float":
         if key == "clip" and value is None:
             return 0.0
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key} must be a number, got {value!r} ({_type_name(value)}).")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ConfigError(f"{key} must be a finite number, got {value}.")
-        if "gt" in meta and not value > meta["gt"]:
-            raise ConfigError(f"{key} must be > {meta['gt']:g}, got {value:g}. ({meta['help']})")
-        if "ge" in meta and not value >= meta["ge"]:
-            raise ConfigError(f"{key} must be ≥ {meta['ge']:g}, got {value:g}. ({meta['help']})")
-        return value
+        low = meta.get("gt", meta.get("ge"))
+        return check_scalar(value, key, float, min_val=low,
+                            include_boundaries="neither" if "gt" in meta else "both",
+                            hint=f"({meta['help']})")
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a string, got {value!r} ({_type_name(value)}).")
     value = value.strip()
@@ -165,14 +148,10 @@ def check_value(key: str, value: Any) -> Any:
         raise ConfigError(
             f"Unknown run parameter {key!r}.{did_you_mean(key, FIELD_NAMES)} "
             f"Valid parameters: {', '.join(FIELD_NAMES)}.")
-    f = FIELDS[key]
-    value = _check_field(f, value)
-    registry = f.metadata.get("registry")
-    if registry:
-        _check_name(key, registry, value)
+    value = _check_field(FIELDS[key], value)
+    if key in BY_FIELD:
+        check_name(key, value)
     return value
-
-
 
 
 def target_key(target: str) -> str | int:
@@ -187,22 +166,6 @@ def _check_target(dataset: str, target: str) -> None:
             f'"{dataset}" generates its own targets; remove target or use dataset = "csv:FILE".'
         )
     load_dataset(dataset, target=target_key(target))  # an unknown column is reported here
-
-
-def _check_name(key: str, registry: str, name: str) -> None:
-    """A name-valued field: a name of its registry (BY_FIELD), or one of its extra choices."""
-    reg = BY_FIELD[registry]
-    extra = EXTRA_CHOICES.get(registry, ())
-    if name in extra:
-        return
-    if registry == "dataset":
-        check_dataset(name, key)
-    elif extra and name.partition(":")[0] not in reg:
-        choices = [*extra, *reg.names()]
-        raise ConfigError(f'Unknown {key} = "{name}".{did_you_mean(name, choices)} '
-                          f"Valid choices: {', '.join(choices)}.")
-    else:
-        reg.parse(name, key)
 
 
 def config_of(params: Mapping[str, Any]) -> RunConfig:

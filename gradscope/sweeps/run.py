@@ -10,26 +10,26 @@ from typing import Any
 
 import pandas as pd
 
-from gradscope.analysis.diagnosis import diagnose
+from gradscope.analysis.diagnosis import Diagnosis, diagnose
+from gradscope.analysis.schema import STEP_COLUMNS
 from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
 from gradscope.sweeps.config import RunConfig
 from gradscope.training.datasets import load_dataset
 from gradscope.training.loop import train
 
-SUMMARY_COLUMNS = ("status", "diagnosis", "findings", "grad_ratio_log10", "delta_ratio_log10",
-                   "first_nonfinite_step", "final_loss", "final_accuracy", "wall_s")
-STEP_COLUMNS = ("step", "loss", "accuracy", "grad_global_norm")
-
 
 @dataclass(eq=False)
 class RunResult:
-    """A finished run: its config, its runs.csv summary and its layers/steps/hist rows."""
+    """A finished run: its config, its runs.csv summary (SUMMARY_COLUMNS), its layers/steps/hist
+    rows and its Diagnosis (the one the summary's diagnosis and findings come from; for a run
+    that failed, label "" and the error as finding)."""
 
     config: RunConfig
     summary: dict[str, Any]
     layers: pd.DataFrame
     steps: pd.DataFrame
+    diagnosis: Diagnosis
     hist: pd.DataFrame | None = None
 
     @property
@@ -92,7 +92,7 @@ def execute_run(cfg: RunConfig) -> RunResult:
         "final_accuracy": float(history.final_accuracy),
         "wall_s": round(time.perf_counter() - start, 3),
     }
-    return RunResult(cfg, summary, layers, steps, hist)
+    return RunResult(cfg, summary, layers, steps, found, hist)
 
 
 def error_result(cfg: RunConfig, exc: BaseException, wall_s: float) -> RunResult:
@@ -106,4 +106,5 @@ def error_result(cfg: RunConfig, exc: BaseException, wall_s: float) -> RunResult
         "first_nonfinite_step": None, "final_loss": math.nan, "final_accuracy": math.nan,
         "wall_s": round(wall_s, 3),
     }
-    return RunResult(cfg, summary, pd.DataFrame(), pd.DataFrame(columns=list(STEP_COLUMNS)))
+    return RunResult(cfg, summary, pd.DataFrame(), pd.DataFrame(columns=list(STEP_COLUMNS)),
+                     Diagnosis("", summary["findings"]))

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gradscope.analysis.schema import RUN_ID, SUMMARY_COLUMNS
 from gradscope.core.atomic import atomic_open
 from gradscope.sweeps.config import FIELD_NAMES, RunConfig
-from gradscope.sweeps.run import SUMMARY_COLUMNS, RunResult
+from gradscope.sweeps.run import RunResult
 
 PART_FORMAT = 1
 FRAMES = ("layers", "steps", "hist")
@@ -113,7 +114,7 @@ class PartStore:
 def runs_frame(parts: Iterable[Part]) -> pd.DataFrame:
     """The runs.csv table: run_id, every run parameter, then the summary columns."""
     rows = [{"run_id": p.run_id, **p.meta["config"], **p.meta["summary"]} for p in parts]
-    columns = ["run_id", *FIELD_NAMES, *SUMMARY_COLUMNS]
+    columns = [RUN_ID, *FIELD_NAMES, *SUMMARY_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
     frame["first_nonfinite_step"] = frame["first_nonfinite_step"].astype("Int64")
     return frame

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gradscope.analysis.diagnosis.engine import Diagnosis, diagnose
+from gradscope.analysis.diagnosis.engine import Diagnosis
 from gradscope.analysis.diagnosis.remedies import REMEDIES, rank_remedies
 from gradscope.sweeps.config import RunConfig
 from gradscope.sweeps.executor import check_executor, execute
@@ -70,14 +70,7 @@ class FixTable:
 
 
 def _trial(remedy: str, why: str, result: RunResult) -> Trial:
-    s = result.summary
-    if s["status"] == "error":
-        found = Diagnosis("", s["findings"])
-    else:
-        found = diagnose(result.layers, result.steps, result.config, status=s["status"],
-                         first_nonfinite_step=s["first_nonfinite_step"],
-                         final_loss=s["final_loss"], final_accuracy=s["final_accuracy"])
-    return Trial(remedy, why, result.config, s, found)
+    return Trial(remedy, why, result.config, result.summary, result.diagnosis)
 
 
 def try_fixes(

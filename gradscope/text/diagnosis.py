@@ -7,11 +7,14 @@ from collections.abc import Sequence
 
 from gradscope.analysis.configurations import label
 from gradscope.analysis.diagnosis.engine import Diagnosis
+from gradscope.analysis.diagnosis.labels import BY_NAME
 from gradscope.analysis.diagnosis.remedies import REMEDIES
 from gradscope.analysis.diagnosis.sweep import ConfigDiagnosis
 from gradscope.sweeps.tryfix import FixTable
 
 EVIDENCE_KEYS = (
+    ("signal", "gradient compared across layers", "{}"),
+    ("signal_ratio_log10", "its log10 ratio, layer 0 / output layer, step 0", "{:+.2f}"),
     ("delta_ratio_log10", "delta_ratio_log10 at step 0", "{:+.2f}"),
     ("grad_ratio_log10", "grad_ratio_log10 at step 0", "{:+.2f}"),
     ("delta_ratio_log10_last", "delta_ratio_log10 at the last recorded step", "{:+.2f}"),
@@ -27,7 +30,7 @@ EVIDENCE_KEYS = (
 
 
 def _fmt(value: object, spec: str) -> str | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return spec.format(value)
 
@@ -37,8 +40,11 @@ def format_diagnosis(found: Diagnosis, head: str = "") -> str:
     lines = [head] if head else []
     layer = "" if found.first_bad_layer is None else (
         f" (first layer outside the healthy band: {found.first_bad_layer})")
-    lines += [f"diagnosis: {found.label}{layer}", found.finding, "evidence:"]
+    meaning = f" — {BY_NAME[found.label].meaning}" if found.label in BY_NAME else ""
+    lines += [f"diagnosis: {found.label}{layer}{meaning}", found.finding, "evidence:"]
     for key, text, spec in EVIDENCE_KEYS:
+        if key == "signal_ratio_log10" and found.evidence.get("signal") == "delta_norm":
+            continue  # the same number as delta_ratio_log10
         value = _fmt(found.evidence.get(key), spec)
         if value is not None:
             lines.append(f"  {text:<46} {value}")

@@ -1,10 +1,10 @@
 """Mean-field theory of gradient propagation: q*, χ₁, depth scales and per-layer predictions."""
 
 from gradscope.theory.critical import critical_sigma_w2
-from gradscope.theory.init_variance import SIGMA_W2, sigma_w2_of
+from gradscope.theory.init_variance import sigma_w2_of
 from gradscope.theory.layers import BLOCKS, LayerPrediction, NetShape, layer_predictions
 from gradscope.theory.meanfield import chi, chi1, depth_scale, fixed_point, length_map
-from gradscope.theory.moments import CLOSED_FORMS, Moments, PiecewiseLinear, moments
+from gradscope.theory.moments import Moments, PiecewiseLinear, moments
 from gradscope.theory.predict import Prediction, predict
 from gradscope.theory.quadrature import (
     gauss_hermite,
@@ -15,8 +15,8 @@ from gradscope.theory.quadrature import (
 )
 
 __all__ = [
-    "BLOCKS", "CLOSED_FORMS", "LayerPrediction", "Moments", "NetShape", "PiecewiseLinear",
-    "Prediction", "SIGMA_W2", "chi", "chi1", "critical_sigma_w2", "depth_scale", "fixed_point",
+    "BLOCKS", "LayerPrediction", "Moments", "NetShape", "PiecewiseLinear",
+    "Prediction", "chi", "chi1", "critical_sigma_w2", "depth_scale", "fixed_point",
     "gauss_hermite", "gaussian_expectation", "gh_expectation", "kinked_expectation",
     "layer_predictions",
     "length_map", "moments", "predict", "sinh_expectation", "sigma_w2_of",

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gradscope.core.errors import ConfigError
 from gradscope.theory.meanfield import Q_INFINITE
 from gradscope.theory.moments import Moments, PiecewiseLinear
 
@@ -123,5 +124,12 @@ BLOCKS: dict[str, Callable[[Moment, NetShape], list[LayerPrediction]]] = {
 
 
 def layer_predictions(m: Moment, net: NetShape, block: str = "plain") -> list[LayerPrediction]:
-    """The per-layer predictions for `depth` hidden blocks of kind `block` (see `BLOCKS`)."""
+    """The per-layer predictions for `depth` hidden blocks of kind `block` (see `BLOCKS`);
+    ConfigError for a block kind the theory has no rule for."""
+    if block not in BLOCKS:
+        raise ConfigError(
+            f'block = "{block}": the mean-field theory has no rule for this kind of block, so it '
+            f"cannot predict this net. Blocks it covers: {', '.join(BLOCKS)} (a norm with "
+            "residual connections is not covered either)."
+        )
     return BLOCKS[block](m, net)

@@ -1,9 +1,9 @@
 """The Gaussian moments of an activation that the mean field needs: E[φ], E[φ²], E[φ'²].
 
-Every registered activation gets them by quadrature; the piecewise-linear ones (relu,
-leaky_relu, linear) use exact closed forms from the `CLOSED_FORMS` table, because quadrature
-converges slowly across their kink at 0 and because their second moments are linear in q, which
-gives the fixed point q* in closed form too.
+Every registered activation gets them by quadrature; the piecewise-linear ones (those that
+declare a `negative_slope`: relu, leaky_relu, linear) use exact closed forms (`PiecewiseLinear`),
+because quadrature converges slowly across their kink at 0 and because their second moments are
+linear in q, which gives the fixed point q* in closed form too.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradscope.nn.activations import ACTIVATIONS, ActivationFn, get_activation
+from gradscope.nn.activations import ActivationFn, get_activation
 from gradscope.theory.quadrature import gaussian_expectation, kinked_expectation
 
 Array = np.ndarray
-LEAKY_SLOPE = 0.01
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
 
@@ -84,14 +83,9 @@ class PiecewiseLinear:
         return self.second(q) - self.mean(q) ** 2
 
 
-CLOSED_FORMS: dict[str, PiecewiseLinear] = {
-    "relu": PiecewiseLinear("relu", 0.0),
-    "leaky_relu": PiecewiseLinear("leaky_relu", LEAKY_SLOPE),
-    "linear": PiecewiseLinear("linear", 1.0),
-}
-
-
 def moments(activation: str) -> Moments | PiecewiseLinear:
-    """The moments of a registered activation (closed form where one exists)."""
-    name = ACTIVATIONS.parse(activation, "activation").name
-    return CLOSED_FORMS.get(name) or Moments(get_activation(name))
+    """The moments of a registered activation (closed form where it declares a slope)."""
+    act = get_activation(activation)
+    if act.negative_slope is not None:
+        return PiecewiseLinear(act.name, act.negative_slope)
+    return Moments(act)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gradscope.core.errors import ConfigError
+from gradscope.core.validation import check_scalar
 from gradscope.nn.activations import ACTIVATIONS
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.mlp import NORMS
@@ -89,17 +90,12 @@ def _check(
     if init is not None:
         INITIALIZERS.parse(init, "init")
     for key, value in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2), ("q_in", q_in)):
-        if value is not None and not (value >= 0.0 and math.isfinite(value)):
-            raise ConfigError(
-                f"{key} (--{key.replace('_', '-')}) = {value}: a variance must be a finite "
-                "number ≥ 0, e.g. --sigma-w2 2 --sigma-b2 0.05."
-            )
+        if value is not None:
+            check_scalar(value, f"{key} (--{key.replace('_', '-')})", float, min_val=0.0,
+                         hint="A variance, e.g. --sigma-w2 2 --sigma-b2 0.05.")
     for key, value in (("depth", depth), ("width", width), ("in_dim", in_dim),
                        ("out_dim", out_dim)):
-        if int(value) != value or value < 1:
-            raise ConfigError(
-                f"{key} (--{key.replace('_', '-')}) = {value}: it must be a whole number ≥ 1."
-            )
+        check_scalar(value, f"{key} (--{key.replace('_', '-')})", int, min_val=1)
     NORMS.get(norm, "norm")
     if residual and norm != "none":
         raise ConfigError(

@@ -7,7 +7,6 @@ mean and unit variance per column, so that gradient scales reflect the network, 
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 
 from gradscope.core.errors import ConfigError, DataError
 from gradscope.core.registry import Registry
+from gradscope.core.validation import check_scalar
 from gradscope.training.csv_file import read_numeric_csv
 
 Array = np.ndarray
@@ -51,18 +51,11 @@ class DataSource:
 
 
 def _opt_int(key: str, value: object, low: int) -> int:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and float(value).is_integer() and value >= low):
-        raise ConfigError(f"dataset option {key} must be a whole number ≥ {low}, got {value!r}.")
-    return int(value)
+    return check_scalar(value, f"dataset option {key}", int, min_val=low)
 
 
 def _opt_float(key: str, value: object, low: float = 0.0) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and low <= value < np.inf):
-        raise ConfigError(f"dataset option {key} must be a finite number ≥ {low:g}, got "
-                          f"{value!r}.")
-    return float(value)
+    return check_scalar(value, f"dataset option {key}", float, min_val=low)
 
 
 def _balanced_labels(n: int, k: int, rng: np.random.Generator) -> Array:
@@ -129,7 +122,7 @@ def teacher(n: int, rng: np.random.Generator, *, in_dim: int = 10, out_dim: int 
     return X, _standardize(f) + noise * rng.standard_normal((n, out_dim))
 
 
-DATASETS: Registry[DataSource] = Registry("dataset", takes_param=True)
+DATASETS: Registry[DataSource] = Registry("dataset")
 DATASETS.add("spirals", DataSource(spirals, "arms"), "K interleaved spiral arms (spirals:K, "
              "default 2)", param=True)
 DATASETS.add("circles", DataSource(circles), "two concentric circles")
@@ -138,7 +131,8 @@ DATASETS.add("blobs", DataSource(blobs, "centers"), "K Gaussian blobs (blobs:K, 
              param=True)
 DATASETS.add("teacher", DataSource(teacher), "regression: a random fixed teacher MLP + noise")
 DATASETS.add("csv", DataSource(lambda n, rng: _csv_by_name()),
-             "csv:PATH, a numeric CSV file; last column is the target (option target=)")
+             "a numeric CSV file; last column is the target (option target=)",
+             shown="csv:PATH")
 
 
 def _csv_by_name() -> tuple[Array, Array]:
@@ -229,7 +223,7 @@ def load_dataset(name: str, *, n: int = 512, seed: int = 0, **options: object) -
     if isinstance(name, str) and name.startswith("csv:"):
         return _from_csv(name, options)
     check_dataset(name)
-    n = _opt_int("n", n, 1)
+    n = check_scalar(n, "n", int, min_val=1)
     spec = DATASETS.parse(name, "dataset")
     source = DATASETS.get(spec.name)
     allowed = [p for p in inspect.signature(source.make).parameters if p not in ("n", "rng")]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gradscope.core.errors import ConfigError
+from gradscope.core.validation import check_scalar
 from gradscope.nn.layers import Layer
 from gradscope.training.datasets import Dataset, from_arrays, load_dataset
 from gradscope.training.losses import Loss
@@ -100,12 +101,6 @@ def _param_dtype(net: Layer) -> np.dtype:
     return np.dtype("float64")
 
 
-def _check_positive_int(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ConfigError(f"{key} must be a whole number ≥ {low}, got {value!r}.")
-    return int(value)
-
-
 def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Optimizer = "sgd",
           lr: float = 0.1, steps: int = 100, batch_size: int = 64,
           recorder: StepRecorder | None = None, seed: int = 0,
@@ -116,8 +111,8 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
     non-finite: stop with status "diverged" (no update) → else optimizer step →
     recorder.on_update(t, update_norms). Overflow is a result, never a warning or an error.
     """
-    steps = _check_positive_int("steps", steps, 0)
-    batch_size = _check_positive_int("batch_size", batch_size, 1)
+    steps = check_scalar(steps, "steps", int, min_val=0)
+    batch_size = check_scalar(batch_size, "batch_size", int, min_val=1)
     data = _dataset(data, seed)
     first_w, last_w = _edge_weight(net, last=False), _edge_weight(net, last=True)
     if first_w is not None and first_w.shape[0] != data.in_dim:

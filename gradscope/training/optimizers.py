@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from gradscope.core.errors import ConfigError
 from gradscope.core.registry import Registry
+from gradscope.core.validation import check_scalar
 from gradscope.nn.layers import Layer
 from gradscope.recording.stats import l2_norm
 
@@ -146,10 +145,8 @@ OPTIMIZERS.add("adam", Adam, "Adam, β1 = 0.9, β2 = 0.999, ε = 1e-8 (PyTorch d
 def make_optimizer(name: str, lr: float, *, clip: float | None = None) -> Optimizer:
     """Build the optimiser registered as `name` with learning rate `lr` and optional clipping."""
     cls = OPTIMIZERS.get(OPTIMIZERS.parse(name, "optimizer").name, "optimizer")
-    for key, value in (("lr", lr), ("clip", clip)):
-        if key == "clip" and value is None:
-            continue
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not (ok and 0 < value < math.inf):
-            raise ConfigError(f"{key} must be a positive finite number, got {value!r}.")
-    return cls(float(lr), clip=None if clip is None else float(clip))
+    lr = check_scalar(lr, "lr", float, min_val=0.0, include_boundaries="neither")
+    if clip is not None:
+        clip = check_scalar(clip, "clip", float, min_val=0.0, include_boundaries="neither",
+                            hint="(the global gradient norm to clip at; None: no clipping)")
+    return cls(lr, clip=clip)

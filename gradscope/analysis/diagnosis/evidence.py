@@ -1,4 +1,11 @@
-"""The numbers a diagnosis rests on, measured from one run's layers/steps rows (see rules.py)."""
+"""The numbers a diagnosis rests on, measured from one run's layers/steps rows (see rules.py).
+
+The gradient whose fall or growth across the layers decides is the back-propagated signal
+δ = dL/dz (`delta_norm`). A partial recording without it (an update-time log holds only the
+weight and bias gradients) falls back, in the order of `SIGNALS`, to the weight gradients
+(`grad_norm`), then the bias gradients (`bias_grad_norm`); `Evidence.signal` names the column
+used ("" when none can be compared across layers: the run is then inconclusive).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gradscope.analysis.measured_vs_theory import measured_ratio, prediction_for
+from gradscope.analysis.measured_vs_theory import measured_ratio, prediction_for, run_dims
 
 NAN = math.nan
+# (column, what it measures), most faithful first: δ itself, then dL/dW = xᵀδ, then dL/db = Σδ
+SIGNALS = (("delta_norm", "back-propagated gradient"), ("grad_norm", "weight gradient"),
+           ("bias_grad_norm", "bias gradient"))
 
 
 def ratio_log10(layers: pd.DataFrame, column: str, step: int = 0) -> float:
@@ -28,14 +38,29 @@ def ratio_log10(layers: pd.DataFrame, column: str, step: int = 0) -> float:
     return float(np.log10(first) - np.log10(last))
 
 
-def signal_profile(layers: pd.DataFrame, step: int) -> np.ndarray:
-    """log10(‖δ_l‖/‖δ_top‖) per Dense layer at `step` (layer order; the last entry is 0)."""
+def signal_profile(layers: pd.DataFrame, step: int, column: str = "delta_norm") -> np.ndarray:
+    """log10(‖δ_l‖/‖δ_top‖) per Dense layer at `step` (layer order; the last entry is 0); with
+    `column`, the same for another per-layer norm (grad_norm, bias_grad_norm)."""
     at = layers[layers["step"] == step].sort_values("layer")
-    d = at["delta_norm"].to_numpy(dtype=float) if "delta_norm" in at else np.array([])
+    d = at[column].to_numpy(dtype=float) if column in at else np.array([])
     if len(d) == 0 or not (np.isfinite(d[-1]) and d[-1] > 0):
         return np.full(len(d), NAN)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log10(np.where(np.isfinite(d) & (d > 0), d, np.nan)) - math.log10(d[-1])
+
+
+def choose_signal(layers: pd.DataFrame, steps: list[int]) -> str:
+    """The first column of SIGNALS whose layer-0 / last-layer ratio is measurable at one of
+    `steps`, or "" when none is."""
+    for column, _ in SIGNALS:
+        if any(math.isfinite(ratio_log10(layers, column, step)) for step in steps):
+            return column
+    return ""
+
+
+def signal_noun(column: str) -> str:
+    """What a SIGNALS column measures, e.g. "weight gradient"."""
+    return dict(SIGNALS).get(column, "back-propagated gradient")
 
 
 def _worst_share(layers: pd.DataFrame, column: str, steps: list[int]) -> tuple[float, int]:
@@ -88,6 +113,10 @@ class Evidence:
     grad_ratio_log10: float
     delta_ratio_log10_last: float  # at the last recorded step
     per_layer_ratio: float  # geometric mean of ‖δ_l‖²/‖δ_{l+1}‖² at the first step
+    signal: str  # the SIGNALS column that decides ("" when none is measurable)
+    signal_ratio_log10: float  # its layer-0 / last-layer log10 ratio at the first step
+    signal_ratio_log10_last: float  # ... at the last step
+    signal_per_layer_ratio: float  # its geometric mean squared ratio per layer, first step
     predicted_per_layer_ratio: float  # mean-field theory (nan: not covered)
     predicted_delta_ratio_log10: float
     update_ratio_log10: float  # median over steps ≥ 1 of log10(update_ratio_0/update_ratio_top)
@@ -101,7 +130,7 @@ class Evidence:
     nonfinite: int
     first_nonfinite_step: int | None
     status: str
-    profile_first: tuple[float, ...]  # log10 ‖δ_l‖/‖δ_top‖ per layer at the first step
+    profile_first: tuple[float, ...]  # log10 of the signal, layer l / top, at the first step
     profile_last: tuple[float, ...]
     sat_by_layer: tuple[float, ...]  # saturated_frac per layer at saturated_step
     dead_by_layer: tuple[float, ...]
@@ -116,7 +145,12 @@ class Evidence:
             return NAN
         return 1.0 - self.final_loss / self.loss_first
 
-    def numbers(self) -> dict[str, float | int | None]:
+    @property
+    def fallback(self) -> bool:
+        """Whether a gradient other than δ decides (delta_norm not measurable)."""
+        return self.signal not in ("", "delta_norm")
+
+    def numbers(self) -> dict[str, float | int | str | None]:
         """The scalar evidence as a dict (the per-layer tuples left out)."""
         out = {k: v for k, v in dataclasses.asdict(self).items()
                if not isinstance(v, tuple | list) and k != "status"}
@@ -159,19 +193,26 @@ def gather(
     at_first = layers[layers["step"] == first].sort_values("layer") if len(layers) else layers
     n = len(at_first)
     delta = at_first["delta_norm"].to_numpy(float) if "delta_norm" in at_first else np.array([])
+    signal = choose_signal(layers, [first, last]) if n else ""
+    along = at_first[signal].to_numpy(float) if signal else np.array([])
     sat, sat_step = _worst_share(layers, "saturated_frac", sorted({first, last}))
     dead, dead_step = _worst_share(layers, "dead_frac", sorted({first, last}))
     nonfinite, nf_layers = _nonfinite_rows(layers)
     pred = None
     params = _params(config)
-    if params and n >= 2 and {"fan_in", "fan_out"} <= set(at_first.columns):
-        pred = prediction_for(params, at_first["fan_in"].iloc[0], at_first["fan_out"].iloc[-1])
+    dims = run_dims(at_first)
+    if params and n >= 2 and dims is not None:
+        pred = prediction_for(params, *dims)
     return Evidence(
         n_layers=n, first_step=first, last_step=last,
         delta_ratio_log10=ratio_log10(layers, "delta_norm", first),
         grad_ratio_log10=ratio_log10(layers, "grad_norm", first),
         delta_ratio_log10_last=ratio_log10(layers, "delta_norm", last),
         per_layer_ratio=measured_ratio(delta),
+        signal=signal,
+        signal_ratio_log10=ratio_log10(layers, signal, first) if signal else NAN,
+        signal_ratio_log10_last=ratio_log10(layers, signal, last) if signal else NAN,
+        signal_per_layer_ratio=measured_ratio(along),
         predicted_per_layer_ratio=pred.per_layer_ratio if pred is not None else NAN,
         predicted_delta_ratio_log10=pred.delta_ratio_log10 if pred is not None else NAN,
         update_ratio_log10=_update_log10(layers, recorded),
@@ -179,8 +220,8 @@ def gather(
         final_accuracy=float(final_accuracy),
         saturated_frac=sat, saturated_step=sat_step, dead_frac=dead, dead_step=dead_step,
         nonfinite=nonfinite, first_nonfinite_step=first_nonfinite_step, status=status,
-        profile_first=tuple(signal_profile(layers, first)) if n else (),
-        profile_last=tuple(signal_profile(layers, last)) if n else (),
+        profile_first=tuple(signal_profile(layers, first, signal)) if signal else (),
+        profile_last=tuple(signal_profile(layers, last, signal)) if signal else (),
         sat_by_layer=_by_layer(layers, "saturated_frac", sat_step),
         dead_by_layer=_by_layer(layers, "dead_frac", dead_step),
         nonfinite_by_layer=nf_layers,

@@ -5,10 +5,10 @@ and names the fields to replace; `Remedy.apply` returns a config of the same kin
 
 A remedy applies to a config when it changes it (ReLU + He does nothing for a ReLU + He net) and
 its condition holds (He initialisation is offered to ReLU-family nets, Xavier to the others).
-RANKING orders them per label, most effective first by the literature: for a vanishing signal
-the activation and the normalisation come first (a sigmoid net has no critical initialisation
-at σ_b² = 0: χ₁ = σ_w²·E[σ'²] < 1 unless the units saturate), for an exploding or diverging one
-the scale of the weights and of the steps.
+Each label of `labels.LABELS` orders them (RANKING), most effective first by the literature:
+for a vanishing signal the activation and the normalisation come first (a sigmoid net has no
+critical initialisation at σ_b² = 0: χ₁ = σ_w²·E[σ'²] < 1 unless the units saturate), for an
+exploding or diverging one the scale of the weights and of the steps.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gradscope.analysis.diagnosis.labels import LABELS
 from gradscope.analysis.diagnosis.rules import BAND_LOG10
 from gradscope.analysis.measured_vs_theory import prediction_for
 from gradscope.core.errors import GradscopeError
@@ -110,15 +111,7 @@ _add("clip", "gradient clipping at global norm 1: bounds every step whatever the
 _add("smaller_lr", "a 10× smaller learning rate: smaller steps cannot overshoot",
      lambda cfg: {"lr": float(cfg["lr"]) / 10.0})
 
-RANKING: Mapping[str, tuple[str, ...]] = {
-    "vanishing": ("relu_he", "he", "batchnorm", "residual", "orthogonal", "xavier",
-                  "layernorm"),
-    "exploding": ("he", "xavier", "batchnorm", "clip", "smaller_lr", "orthogonal", "layernorm"),
-    "saturated": ("relu_he", "xavier", "batchnorm", "layernorm", "smaller_lr"),
-    "dead": ("he", "smaller_lr", "batchnorm", "orthogonal"),
-    "diverged": ("clip", "smaller_lr", "he", "xavier", "batchnorm"),
-    "healthy": (),
-}
+RANKING: Mapping[str, tuple[str, ...]] = {label.name: label.remedies for label in LABELS}
 
 
 def rank_remedies(label: str, cfg: Any = None,

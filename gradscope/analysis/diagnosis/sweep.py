@@ -11,7 +11,7 @@ import pandas as pd
 
 from gradscope.analysis.configurations import level_key, varying_params
 from gradscope.analysis.diagnosis.engine import Diagnosis, diagnose
-from gradscope.analysis.diagnosis.rules import SEVERITY
+from gradscope.analysis.diagnosis.labels import severity
 from gradscope.analysis.frames import Frames
 
 
@@ -60,8 +60,7 @@ def diagnose_runs(runs: pd.DataFrame, layers: pd.DataFrame | None,
 def _summarise(params: dict, found: list[tuple[str, Diagnosis]],
                rows: pd.DataFrame) -> ConfigDiagnosis:
     counts = Counter(d.label for _, d in found)
-    label = min(counts, key=lambda lab: (-counts[lab], SEVERITY.index(lab)
-                                         if lab in SEVERITY else len(SEVERITY)))
+    label = min(counts, key=lambda lab: (-counts[lab], severity(lab)))
     same = [(rid, d) for rid, d in found if d.label == label]
     ratios = [d.evidence.get("delta_ratio_log10", math.nan) for _, d in same]
     order = np.argsort([r if math.isfinite(r) else math.inf for r in ratios])

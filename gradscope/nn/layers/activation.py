@@ -15,7 +15,6 @@ class Activation(Layer):
 
     def __init__(self, name: str) -> None:
         self.act: ActivationFn = get_activation(name)
-        self.name_ = self.act.name
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradscope.core.errors import ShapeError
+from gradscope.core.validation import check_scalar
 from gradscope.nn.initializers import initialize
 from gradscope.nn.layers.base import Layer
 
@@ -25,7 +26,9 @@ class Dense(Layer):
         dtype: str | np.dtype = "float64",
     ) -> None:
         rng = np.random.default_rng(0) if rng is None else rng
-        self.fan_in, self.fan_out, self.init = int(fan_in), int(fan_out), init
+        self.fan_in = check_scalar(fan_in, "Dense's fan_in", int, min_val=1)
+        self.fan_out = check_scalar(fan_out, "Dense's fan_out", int, min_val=1)
+        self.init = init
         self.params = {"W": initialize(init, (self.fan_in, self.fan_out), rng=rng, dtype=dtype)}
         if bias:
             self.params["b"] = np.zeros(self.fan_out, dtype=dtype)
