@@ -1,4 +1,4 @@
-"""Fixed recordings whose full frames are stored in tests/data/recorder_reference/ (CSV, repr floats).
+"""Fixed recordings whose full frames are stored in tests/data/recorder_reference/ as CSV.
 
 The stored CSVs were written by the recorder before it was rebuilt from quantities
 (`python tests/recorder_reference.py` regenerates them); test_recorder_reference.py checks that
