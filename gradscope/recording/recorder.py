@@ -175,6 +175,20 @@ class GradientRecorder:
         """The buffer every path writes into (for framework adapters)."""
         return self._buffer
 
+    def add_layer(self, name: str, kind: str = "dense",
+                  shape: tuple[int, int] | None = None) -> int:
+        """Add a recorded layer (framework adapters): `shape` = (fan_in, fan_out); returns its
+        index, which is also its position input → output. Write its values with
+        `rec.buffer.write(step, index, source, values)`."""
+        if self._hooks is not None:
+            raise ConfigError("GradientRecorder.add_layer: this recorder's layers come from "
+                              "its gradscope network.")
+        if name in self.layer_names:
+            raise ConfigError(f"GradientRecorder.add_layer({name!r}): a layer of that name "
+                              "exists already.")
+        return self._add_slot(Slot(str(name), str(kind),
+                                   None if shape is None else tuple(shape)))
+
     def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
         """Fill update_ratio of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
         if self._hooks is not None:
