@@ -30,6 +30,7 @@ _export("gradscope.nn.mlp", "mlp", "NORMS")
 _export("gradscope.nn.activations", "ACTIVATIONS", "ActivationFn", "get_activation")
 _export("gradscope.nn.initializers", "INITIALIZERS", "Initializer", "get_initializer",
         "initialize", "variance_scaling")
+_export("gradscope.nn.gradcheck", "gradcheck", "GradcheckResult", "GradcheckError")
 # recording
 _export("gradscope.recording.recorder", "GradientRecorder")
 # training
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # static tools see the eager imports
     )
     from gradscope.core.errors import ConfigError, DataError, GradscopeError, ShapeError  # noqa
     from gradscope.nn.activations import ACTIVATIONS, ActivationFn, get_activation  # noqa: F401
+    from gradscope.nn.gradcheck import GradcheckError, GradcheckResult, gradcheck  # noqa: F401
     from gradscope.nn.initializers import (  # noqa: F401
         INITIALIZERS,
         Initializer,

@@ -5,16 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gradscope.nn.layers as layers_module
 from gradcheck import check_layer, check_vjp_directional
 from gradscope import (
     ACTIVATIONS,
+    ELU,
+    GELU,
     NORMS,
     Activation,
     BatchNorm,
+    ConfigError,
     Dense,
+    GradcheckError,
+    Layer,
     LayerNorm,
+    LeakyReLU,
+    Linear,
+    ReLU,
     Residual,
     Sequential,
+    Sigmoid,
+    Softplus,
+    Tanh,
+    gradcheck,
     mlp,
 )
 
@@ -139,3 +152,84 @@ def test_all_ones_weights_hand_computed() -> None:
     np.testing.assert_array_equal(gx, [[2.0, 2.0]])
     np.testing.assert_array_equal(net.layers[0].grads["W"], [[1.0, 1.0], [2.0, 2.0]])
     np.testing.assert_array_equal(net.layers[1].grads["W"], [[3.0], [3.0]])
+
+
+# -- gs.gradcheck on every built-in layer, and on a wrong one ------------------------------------
+
+
+def _kinkless(rng: np.random.Generator) -> np.ndarray:
+    return _away_from_kinks(rng.standard_normal((5, 4)) * 2)
+
+
+def _batchnorm_eval(rng: np.random.Generator) -> BatchNorm:
+    layer = BatchNorm(4)
+    layer(rng.standard_normal((20, 4)) * 2 + 1)
+    return layer.eval()
+
+
+BUILT_IN = {  # id -> factory(rng); every Layer class gradscope.nn.layers exports appears
+    **{f"Activation({name})": (lambda rng, name=name: Activation(name))
+       for name in ACTIVATIONS.names()},
+    **{cls.__name__: (lambda rng, cls=cls: cls()) for cls in (Sigmoid, Tanh, ReLU, LeakyReLU,
+                                                              ELU, GELU, Softplus, Linear)},
+    "Dense": lambda rng: Dense(4, 3, init="xavier", rng=rng),
+    "Dense(bias=False)": lambda rng: Dense(4, 3, init="xavier", bias=False, rng=rng),
+    "BatchNorm": lambda rng: BatchNorm(4),
+    "BatchNorm(eval)": _batchnorm_eval,
+    "LayerNorm": lambda rng: LayerNorm(4),
+    "Residual": lambda rng: Residual(Sequential([Dense(4, 4, init="xavier", rng=rng), Tanh()])),
+    "Sequential": lambda rng: Sequential([Dense(4, 6, rng=rng), GELU(), LayerNorm(6),
+                                          Dense(6, 2, rng=rng)]),
+}
+
+
+def test_every_exported_layer_class_is_gradchecked() -> None:
+    classes = {type(factory(np.random.default_rng(0))) for factory in BUILT_IN.values()}
+    exported = {obj for obj in vars(layers_module).values()
+                if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer}
+    assert exported <= classes, exported - classes
+
+
+@pytest.mark.parametrize("name", list(BUILT_IN))
+def test_gradcheck_built_in_layer(name: str, rng: np.random.Generator) -> None:
+    layer = BUILT_IN[name](rng)
+    for _, key, value in layer.parameters():  # non-trivial gammas and biases
+        if key != "W":
+            value[:] = rng.uniform(0.5, 1.5, value.shape)
+    result = gradcheck(layer, _kinkless(rng), rng=rng, n_directions=4)
+    assert result.passed and bool(result)
+    assert set(result.max_rel_error) == {"input"} | {
+        n for n, _ in ((f"{p}.{k}" if p else k, 0) for p, lay in layer.named_layers()
+                       for k in lay.params)}
+    assert max(result.max_rel_error.values()) < 1e-6
+
+
+class WrongScale(Layer):
+    """A user's layer y = x * W whose backward forgets a factor 2 in dL/dW."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.params = {"W": rng.uniform(0.5, 1.5, size=4)}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return x * self.params["W"] * 2
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self.grads = {"W": (grad_out * self._x).sum(0)}  # wrong: should be 2 * ...
+        return grad_out * self.params["W"] * 2
+
+
+def test_gradcheck_catches_a_wrong_layer(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((5, 4))
+    with pytest.raises(GradcheckError, match=r"gradient of W .*relative error 3\.3e-01"):
+        gradcheck(WrongScale(rng), x, rng=rng)
+    result = gradcheck(WrongScale(rng), x, rng=rng, raise_on_failure=False)
+    assert not result.passed
+    assert result.max_rel_error["input"] < 1e-8 and result.max_rel_error["W"] > 0.3
+    inside = Sequential([Dense(4, 4, rng=rng), WrongScale(rng)])
+    with pytest.raises(GradcheckError, match=r"gradient of 1\.W"):
+        gradcheck(inside, x, rng=rng)
+    with pytest.raises(ConfigError, match="float64"):
+        gradcheck(Dense(4, 2, dtype="float32"), x)
+    with pytest.raises(ConfigError, match="n_directions"):
+        gradcheck(Dense(4, 2), x, n_directions=0)

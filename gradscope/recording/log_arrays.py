@@ -1,4 +1,11 @@
-"""Argument checks of `GradientRecorder.log`: arrays, and shapes consistent with one layer's W."""
+"""Arguments of `GradientRecorder.log`: arrays in the declared layout, shapes consistent with W.
+
+Layouts are declared once on the recorder: `weight_layout` "in_out" (W is (fan_in, fan_out), as
+in `x @ W`) or "out_in" (W is (fan_out, fan_in), PyTorch's and most textbooks' `W @ x`), and
+`batch_axis` 0 (examples are rows: (batch, fan_out)) or 1 (examples are columns:
+(fan_out, batch)). W-shaped arrays are kept as given (their statistics do not depend on the
+layout); per-example arrays are turned to (batch, fan_out) rows, and a 1-D one is one example.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from gradscope.core.errors import ShapeError
+from gradscope.core.errors import ConfigError, ShapeError
 
+ARRAY_KEYS = ("grad", "weight", "activation", "preactivation", "delta", "bias_grad")
 W_KEYS = ("grad", "weight", "update")
 OUT_KEYS = ("activation", "preactivation", "delta")
+WEIGHT_LAYOUTS = {"in_out": "W is (fan_in, fan_out), y = x @ W",
+                  "out_in": "W is (fan_out, fan_in), y = W @ x (PyTorch's nn.Linear)"}
+BATCH_AXES = {0: "examples are rows: (batch, fan_out)", 1: "examples are columns: (fan_out, batch)"}
+
+
+def check_choice(value: Any, name: str, choices: dict) -> Any:
+    """`value` if it is one of `choices`, else a ConfigError listing them."""
+    if isinstance(value, bool) or value not in choices:
+        listed = "; ".join(f"{k!r}: {v}" for k, v in choices.items())
+        raise ConfigError(f"GradientRecorder {name}={value!r} is not valid. Choose one of: "
+                          f"{listed}.")
+    return value
 
 
 def describe(arrays: dict[str, np.ndarray], keys: tuple[str, ...]) -> str:
@@ -32,26 +52,53 @@ def as_array(value: Any, key: str) -> np.ndarray:
     return arr
 
 
-def weight_shape(layer: int | str, arrays: dict[str, np.ndarray]) -> tuple[int, ...] | None:
-    """The common shape of grad/weight/update (None if none is given)."""
+def as_rows(arr: np.ndarray, batch_axis: int) -> np.ndarray:
+    """A per-example array as (batch, fan_out) rows: 1-D is one example; batch_axis=1 is
+    transposed (a view)."""
+    if arr.ndim == 1:
+        return arr.reshape(1, -1)
+    return arr.T if batch_axis == 1 and arr.ndim == 2 else arr
+
+
+def weight_shape(layer: int | str, arrays: dict[str, np.ndarray],
+                 layout: str = "in_out") -> tuple[int, ...] | None:
+    """The common shape of grad/weight/update as (fan_in, fan_out) (None if none is given)."""
     shapes = {arrays[k].shape for k in W_KEYS if k in arrays}
     if len(shapes) > 1:
         raise ShapeError(
             f"log(layer={layer!r}): grad, weight and update must all have W's shape, got "
             f"{describe(arrays, W_KEYS)}."
         )
-    return shapes.pop() if shapes else None
+    if not shapes:
+        return None
+    shape = shapes.pop()
+    return tuple(reversed(shape)) if layout == "out_in" and len(shape) == 2 else shape
+
+
+def _layout_hint(shape: tuple[int, ...], w_shape: tuple[int, ...], layout: str) -> str:
+    """A likely fix when per-example arrays do not fit W."""
+    fan_in, fan_out = (w_shape[0], w_shape[-1]) if len(w_shape) >= 2 else (None, w_shape[-1])
+    if len(shape) == 2 and shape[-1] == fan_in and fan_in != fan_out:
+        other = "out_in" if layout == "in_out" else "in_out"
+        return (f" W looks transposed: pass W.T (and grad.T), or declare "
+                f"GradientRecorder(weight_layout={other!r}).")
+    if len(shape) == 2 and shape[0] == fan_out:
+        return " Examples look like columns: declare GradientRecorder(batch_axis=1)."
+    return ""
 
 
 def check_output_shapes(
-    layer: int | str, arrays: dict[str, np.ndarray], w_shape: tuple[int, ...] | None
+    layer: int | str, arrays: dict[str, np.ndarray], w_shape: tuple[int, ...] | None,
+    layout: str = "in_out",
 ) -> None:
-    """bias_grad is (fan_out,); activation, preactivation and delta are (batch, fan_out)."""
+    """bias_grad is (fan_out,); activation, preactivation and delta are (batch, fan_out) rows
+    (after `as_rows`)."""
     fan_out = w_shape[-1] if w_shape else None
     if "bias_grad" in arrays and fan_out is not None and arrays["bias_grad"].shape != (fan_out,):
         raise ShapeError(
             f"log(layer={layer!r}): bias_grad has shape {arrays['bias_grad'].shape}, but W has "
-            f"shape {w_shape}, so dL/db must have shape ({fan_out},)."
+            f"shape {w_shape} as (fan_in, fan_out), so dL/db must have shape ({fan_out},)."
+            + _layout_hint((1, arrays["bias_grad"].size), w_shape, layout)
         )
     shapes = {arrays[k].shape for k in OUT_KEYS if k in arrays}
     if len(shapes) > 1:
@@ -65,5 +112,6 @@ def check_output_shapes(
         if len(shape) < 2 or shape[-1] != fan_out:
             raise ShapeError(
                 f"log(layer={layer!r}): {describe(arrays, OUT_KEYS)} must be (batch, {fan_out}) "
-                f"for a layer whose W has shape {w_shape}."
+                f"for a layer whose W has shape {w_shape} as (fan_in, fan_out)."
+                + _layout_hint(shape, w_shape, layout)
             )

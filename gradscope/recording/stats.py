@@ -109,23 +109,17 @@ def norm_nonfinite(x: np.ndarray) -> tuple[float, int]:
         return _norm_nonfinite(x)
 
 
-def layer_grad_stats(
-    grad: np.ndarray | None, bias_grad: np.ndarray | None, weight: np.ndarray | None,
-    delta: np.ndarray | None,
-) -> tuple[float, ...]:
-    """The backward-side statistics of one layer in one call: (grad_norm, grad_rms,
-    grad_max_abs, bias_grad_norm, delta_norm, weight_norm, nonfinite in grad, nonfinite in
-    bias_grad); nan for the quantities given as None."""
+def grad_stats(grad: np.ndarray) -> tuple[float, float, float, int]:
+    """(‖g‖, ‖g‖/√size, max |g|, number of nan/inf) of a weight gradient, one fused pass."""
     with np.errstate(all="ignore"):
-        if grad is not None:
-            g_norm, g_max, nf_w = _norm_max_nonfinite(grad)
-            g_rms = g_norm / math.sqrt(grad.size) if grad.size else 0.0
-        else:
-            g_norm = g_rms = g_max = nf_w = NAN
-        b_norm, nf_b = _norm_nonfinite(bias_grad) if bias_grad is not None else (NAN, NAN)
-        w_norm = _norm_nonfinite(weight)[0] if weight is not None else NAN
-        d_norm = _norm_nonfinite(delta)[0] if delta is not None else NAN
-    return g_norm, g_rms, g_max, b_norm, d_norm, w_norm, nf_w, nf_b
+        g_norm, g_max, nonfinite = _norm_max_nonfinite(grad)
+        return g_norm, g_norm / math.sqrt(grad.size) if grad.size else 0.0, g_max, nonfinite
+
+
+def norm_only(x: np.ndarray) -> tuple[float]:
+    """(‖x‖,) as a 1-tuple (the reduction of a source with a single field)."""
+    with np.errstate(all="ignore"):
+        return (_norm_nonfinite(x)[0],)
 
 
 def mean_std(a: np.ndarray | None) -> tuple[float, float]:

@@ -1,0 +1,109 @@
+"""The hook path: forward/backward hooks on a gradscope net reduce each layer's arrays into the
+recorder's buffer (numpy reductions of `quantities.SOURCES`), once per recorded step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from gradscope.nn.layers.base import Layer
+from gradscope.nn.layers.hooks import HandleGroup
+from gradscope.recording.buffer import StatBuffer
+from gradscope.recording.histograms import counts_into, linear_counts
+from gradscope.recording.quantities import SOURCES
+from gradscope.recording.schema import OWN_REDUCTIONS
+from gradscope.recording.slots import Slot
+from gradscope.recording.stats import NAN
+
+Clock = Callable[[], tuple[int, bool, bool]]  # -> (step, statistics due, histogram due)
+
+
+def write_source(buf: StatBuffer, step: int, layer: int, source: str, array: np.ndarray,
+                 *context: Any) -> None:
+    """Reduce one source array with numpy (its fused reduction and any quantity's own) into
+    `buf`: the numpy side of the buffer's contract."""
+    buf.write(step, layer, source, SOURCES[source].reduce(array, *context))
+    for index, reduce in OWN_REDUCTIONS[source]:
+        buf.row(step)[layer, index] = reduce(array)
+
+
+class HookPath:
+    """Hooks on every recorded layer of one net; `remove()` takes them all off."""
+
+    def __init__(self, net: Layer, slots: list[Slot], buf: StatBuffer, clock: Clock,
+                 on_backward: Callable[..., None]) -> None:
+        self.slots, self.buf, self.clock = slots, buf, clock
+        # per layer: (step, activation statistics, activation histogram) from the forward pass
+        self.pending: list[tuple[int, Any, np.ndarray | None] | None] = [None] * len(slots)
+        self.handles = HandleGroup()
+        for idx, slot in enumerate(slots):
+            layer = slot.layer
+            assert layer is not None
+            self.handles.add(layer.register_backward_hook(self._backward_hook(idx)))
+            watched = layer if slot.source is None else slot.source
+            self.handles.add(watched.register_forward_hook(self._forward_hook(idx)))
+        self.handles.add(net.register_backward_hook(on_backward))
+
+    def remove(self) -> None:
+        """Remove every hook (the recorded data stays)."""
+        self.handles.remove()
+        self.pending = [None] * len(self.slots)
+
+    def _forward_hook(self, idx: int) -> Callable[[Layer, tuple, np.ndarray], None]:
+        def hook(layer: Layer, inputs: tuple, output: np.ndarray) -> None:
+            t, stats, hist = self.clock()
+            if stats or hist:  # computed now, while the output is still in the CPU cache
+                source = self.slots[idx].source
+                with np.errstate(all="ignore"):
+                    act = None
+                    if stats:
+                        act = (SOURCES["activation"].reduce(output, inputs[0], source),
+                               tuple(fn(output) for _, fn in OWN_REDUCTIONS["activation"]))
+                    counts = linear_counts(output) if hist else None
+                self.pending[idx] = (t, act, counts)
+
+        return hook
+
+    def _backward_hook(self, idx: int) -> Callable[[Layer, tuple, tuple], None]:
+        buf = self.buf
+
+        def hook(layer: Layer, grad_input: tuple, grad_output: tuple) -> None:
+            t, stats, hist = self.clock()
+            if not (stats or hist):
+                return
+            pending, self.pending[idx] = self.pending[idx], None
+            act, act_counts = (pending[1], pending[2]) if pending and pending[0] == t else (None,
+                                                                                           None)
+            grads, params = layer.grads, layer.params
+            grad, delta = grads.get("W"), grad_output[0]
+            with np.errstate(all="ignore"):
+                if stats:  # a backward (re)writes the whole row of its step
+                    buf.row(t)[idx] = NAN
+                    for source, array in (("grad", grad), ("bias_grad", grads.get("b")),
+                                          ("delta", delta), ("weight", params.get("W"))):
+                        if array is not None:
+                            write_source(buf, t, idx, source, array)
+                    if act is not None:
+                        buf.write(t, idx, "activation", act[0])
+                        for (index, _), value in zip(OWN_REDUCTIONS["activation"], act[1],
+                                                     strict=True):
+                            buf.row(t)[idx, index] = value
+                    buf.mark(t, idx)
+                if hist:
+                    counts = buf.hist(t)[idx]
+                    counts_into(counts, grad, delta, None)
+                    if act_counts is not None:
+                        counts[2, : act_counts.size] = act_counts
+
+        return hook
+
+    def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
+        """update.norm of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
+        if self.buf.get(t) is None:
+            return
+        for idx, slot in enumerate(self.slots):
+            norm = update_norms.get((id(slot.layer), "W"))
+            if norm is not None:
+                self.buf.write_field(t, idx, "update.norm", float(norm), mark=False)
