@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from gradscope.sweeps.config import EXTRA_CHOICES, FIELD_NAMES, RunConfig
+from gradscope.sweeps.grid import LARGE_GRID
 from gradscope.training.registries import BY_FIELD
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING}
@@ -53,3 +54,9 @@ out_option = click.option(
     "--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Output folder for runs.csv, layers.csv, steps.csv (and hist.csv), manifest.json.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace the results of another config already in --out (otherwise refused, exit 2).")
+yes_option = click.option(
+    "--yes", "-y", is_flag=True,
+    help=f"Run a grid of more than {LARGE_GRID:,} runs without asking.")
