@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gradscope.cli.options import folder
 from gradscope.core.errors import ConfigError
 from gradscope.core.resources import check_memory
 from gradscope.report.spectrum import DEFAULT_DEPTHS, DEFAULT_INITS, isometry_study
@@ -26,8 +27,8 @@ MAX_DEPTH = 1000
               show_default=True, help="Inputs at which the Jacobian is taken.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of weights and inputs.")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out/spectrum"), show_default=True,
+@click.option("-o", "--out", type=click.STRING, callback=folder, metavar="DIR",
+              default="out/spectrum", show_default=True,
               help="Folder for spectrum.csv and plots/.")
 def command(activation: str, inits: tuple[str, ...], depths: tuple[int, ...], width: int,
             n_examples: int, seed: int, out: Path) -> None:
