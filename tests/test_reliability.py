@@ -324,3 +324,24 @@ def test_the_manifest_records_the_environment_and_the_times(tmp_path: Path) -> N
     assert {"python", "numpy", "gradscope"} <= set(manifest["versions"])
     assert manifest["cpu"] and manifest["blas"]
     assert any(b.get("architecture") for b in manifest["blas"])  # the kernel, via threadpoolctl
+
+
+def test_the_report_shows_when_the_sweep_ran(reported: Path) -> None:
+    manifest = json.loads((reported / "manifest.json").read_text())
+    text = (reported / "report.md").read_text()
+    assert f"started: {manifest['started']}" in text
+    assert f"finished: {manifest['finished']}" in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (["sweep", "missing.toml"], "does not exist"),
+    (["sweep", "__TMP__"], "is a folder"),
+    (["validate", ""], "empty"),
+    (["run", "--activation", "RELU"], 'Did you mean "relu"'),
+    (["diagnose", "--from", "__TMP__", "--depth", "4"], "cannot be combined with --from"),
+])
+def test_smaller_findings_get_a_precise_message(tmp_path: Path, args: list[str],
+                                                words: str) -> None:
+    code, out = cli(*[a.replace("__TMP__", str(tmp_path)) for a in args])
+    assert code == 2 and words in out, out
+    assert "vanishing\"?" not in out  # no far-fetched did-you-mean for a missing file
