@@ -62,7 +62,12 @@ def test_a_folder_of_another_config_is_refused_and_left_untouched(tmp_path: Path
     assert snapshot(tmp_path) == before
     again = run_sweep(A, tmp_path, workers=0, quiet=True)  # the same config resumes
     assert (again.ran, again.resumed) == (0, 2)
+    grown = run_sweep(A + B, tmp_path, workers=0, quiet=True)  # adding runs keeps the old ones
+    assert (grown.ran, grown.resumed) == (1, 2)
+    with pytest.raises(ConfigError, match="another config"):  # dropping runs would lose them
+        run_sweep(A[:1], tmp_path, workers=0, quiet=True)
     replaced = run_sweep(B, tmp_path, workers=0, quiet=True, force=True)
+    assert replaced.ran == 1  # --force recomputes: nothing of the old sweep is reused
     assert list(replaced.runs["run_id"]) == [B[0].run_id]
     assert sorted(p.stem for p in (tmp_path / "parts").glob("*.npz")) == [B[0].run_id]
 

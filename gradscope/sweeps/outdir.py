@@ -4,7 +4,8 @@
 run's) folder. It refuses (ConfigError, exit 2) a folder whose results belong to a different set
 of runs, or whose results could not be resumed (e.g. the committed reports, which keep no part
 files), unless `force` — which removes gradscope's own files there (parts/, the CSVs, manifest,
-plots/, report.*) and nothing else. The same config resumes.
+plots/, report.*) and nothing else. The same config resumes, and so does a config that adds
+runs to it (every run already there is kept); one that would drop runs is refused.
 
 `OutputLock(out)` holds `out/.gradscope.lock` (created with O_EXCL; it names the pid, command and
 start time of its holder). A second writer is refused with that information; a lock whose
@@ -108,7 +109,7 @@ def claim_output(out: Path, run_ids: Iterable[str], *, force: bool = False,
     if force:
         remove_results(out)
         return
-    if have != wanted:
+    if not set(have) <= set(wanted):  # a superset extends the sweep: every old run is kept
         common = len(set(have) & set(wanted))
         raise ConfigError(
             f"{out} already holds the results of another config: {what}, {len(have)} runs "
