@@ -117,7 +117,9 @@ def claim_output(out: Path, run_ids: Iterable[str], *, force: bool = False,
             f"was written. To resume that sweep, run it again with its own config; to keep both, "
             f"choose another --out; to replace those results, add --force.")
     unsaved = sorted(set(have) - set(resumable))
-    if unsaved and (out / "runs.csv").is_file():
+    parts = out / "parts"
+    csv_only = not (parts.is_dir() and any(parts.glob("*.npz")))  # e.g. a committed report
+    if unsaved and csv_only and (out / "runs.csv").is_file():
         raise ConfigError(
             f"{out} already holds the results of this config ({what}), but {len(unsaved)} of its "
             f"{len(have)} runs have no part file to resume from (committed reports keep only "
