@@ -215,6 +215,8 @@ def test_bad_run_inputs_exit_2_before_running(tmp_path: Path, case: str) -> None
 
 
 def test_an_unwritable_out_is_refused_before_running(tmp_path: Path) -> None:
+    """chmod cannot stop root (CI containers often run as root), so the expectation follows
+    os.access; `--out` under a file (BAD_RUNS) checks the same path as any user."""
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
@@ -350,3 +352,14 @@ def test_smaller_findings_get_a_precise_message(tmp_path: Path, args: list[str],
     code, out = cli(*[a.replace("__TMP__", str(tmp_path)) for a in args])
     assert code == 2 and words in out, out
     assert "vanishing\"?" not in out  # no far-fetched did-you-mean for a missing file
+
+
+def test_a_csv_that_cannot_be_read_is_named(reported: Path, tmp_path: Path) -> None:
+    """An unreadable runs.csv (here a folder in its place, which even root cannot read as a
+    file; chmod 000 would not stop root) is a one-paragraph error, nothing written."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    (folder / "runs.csv").mkdir()
+    code, out = cli("report", str(folder))
+    assert code == 2 and "runs.csv is a folder" in out
+    assert sorted(p.name for p in folder.iterdir()) == ["runs.csv"]
