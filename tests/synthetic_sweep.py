@@ -118,7 +118,7 @@ def write_sweep(out: Path, *, activations=("sigmoid", "relu"), inits=("normal:0.
                                                   "init": list(inits), "depth": list(depths),
                                                   "seed": list(seeds)},
                            "fixed": {"width": width, "steps": steps}},
-                "versions": {"gradscope": "0.1.0"}, "start": "2024-01-01T00:00:00",
-                "end": "2024-01-01T00:00:05", "machine": {"cores": 2}}
+                "versions": {"gradscope": "0.1.0"}, "started": "2024-01-01T00:00:00",
+                "finished": "2024-01-01T00:00:05", "machine": {"cores": 2}}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out

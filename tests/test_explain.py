@@ -39,8 +39,12 @@ def test_deep_chain_running_product_is_product_of_locals():
     assert [r.layer for r in rows] == list(range(6, -1, -1))
     assert rows[-1].running == pytest.approx(np.prod([r.local for r in rows]))
     assert rows[-1].running < 1e-3  # sigmoid + xavier vanishes
-    for r in rows[2:]:  # away from the single output unit, theory within a factor 1.5
-        assert r.local == pytest.approx(r.predicted_local, rel=0.5)
+    wide = deep_chain(depth=6, activation="sigmoid", init="xavier", width=256)
+    for r in wide[2:]:  # away from the single output unit, at width 256: theory within 12 %
+        assert r.local == pytest.approx(r.predicted_local, rel=0.12)
+    # over the 5 layers the finite-width fluctuations average out further
+    assert np.prod([r.local for r in wide[2:]]) == pytest.approx(
+        np.prod([r.predicted_local for r in wide[2:]]), rel=0.08)
 
 
 def test_cli_explain_shows_the_numbers():

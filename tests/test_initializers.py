@@ -62,13 +62,16 @@ def test_bad_specs_get_clear_errors(spec: str, match: str) -> None:
 
 
 def test_same_rng_seed_same_weights_and_no_global_state() -> None:
-    state = np.random.get_state()[1]  # noqa: NPY002 (checking it is untouched).copy()
+    np.random.seed(123)  # noqa: NPY002 (the legacy global RNG must stay untouched)
+    expected = np.random.random(4)  # noqa: NPY002 (what the next draws would be)
+    np.random.seed(123)  # noqa: NPY002
     a = initialize("he", (5, 5), rng=np.random.default_rng(3))
     b = initialize("he", (5, 5), rng=np.random.default_rng(3))
     mlp(3, 2, depth=3, width=8, init="orthogonal", seed=0)
     np.testing.assert_array_equal(a, b)
-    after = np.random.get_state()[1]  # noqa: NPY002 (checking it is untouched)
-    np.testing.assert_array_equal(after, state)
+    # the next draws of the global RNG are unchanged (a single draw anywhere would shift them;
+    # comparing only the MT19937 key array would not notice, the key changes every 624 draws)
+    np.testing.assert_array_equal(np.random.random(4), expected)  # noqa: NPY002
 
 
 def test_float32() -> None:

@@ -130,7 +130,7 @@ def test_mlp_is_deterministic_and_float32_on_request() -> None:
 
 def test_one_neuron_hand_computed() -> None:
     """x=2, w=0.5, b=0, sigmoid, y=1, squared error: dL/dw = 2(a−y)·a(1−a)·x ≈ −0.2115."""
-    dense, act = Dense(1, 1, init="normal:1"), Activation("sigmoid")
+    dense, act = Dense(1, 1, init="normal:1", seed=0), Activation("sigmoid")
     dense.params["W"][:] = 0.5
     dense.params["b"][:] = 0.0
     net = Sequential([dense, act])
@@ -143,7 +143,7 @@ def test_one_neuron_hand_computed() -> None:
 
 def test_all_ones_weights_hand_computed() -> None:
     """Linear 2→2→1 with all-ones weights: output = 4·x-sum, gradient 2 per weight path."""
-    net = Sequential([Dense(2, 2, init="normal:1"), Dense(2, 1, init="normal:1")])
+    net = Sequential([Dense(2, 2, init="normal:1", seed=0), Dense(2, 1, init="normal:1", seed=0)])
     for _, key, p in net.parameters():
         p[:] = 1.0 if key == "W" else 0.0
     x = np.array([[1.0, 2.0]])

@@ -14,7 +14,7 @@ from gradscope.training.optimizers import OPTIMIZERS, global_grad_norm, make_opt
 
 def _net(w: list[float], b: float = 0.0) -> Dense:
     """A Dense(2, 1) layer with weights `w` and bias `b`."""
-    layer = Dense(2, 1)
+    layer = Dense(2, 1, seed=0)
     layer.params["W"][:] = np.array(w).reshape(2, 1)
     layer.params["b"][:] = b
     return layer
@@ -96,7 +96,7 @@ def test_clipping_leaves_small_gradients_alone() -> None:
 
 def test_state_is_per_parameter_array() -> None:
     a, b = _net([1.0, 1.0]), _net([1.0, 1.0])
-    net = Sequential([a, Dense(1, 2), b])
+    net = Sequential([a, Dense(1, 2, seed=0), b])
     opt = make_optimizer("momentum", 1.0)
     for layer in net.layers:
         layer.grads = {k: np.ones_like(p) for k, p in layer.params.items()}
@@ -125,7 +125,7 @@ def test_global_norm_of_huge_and_tiny_gradients() -> None:
 
 def test_step_before_backward_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="backward"):
-        make_optimizer("sgd", 0.1).step(Dense(2, 2))
+        make_optimizer("sgd", 0.1).step(Dense(2, 2, seed=0))
 
 
 @pytest.mark.parametrize(

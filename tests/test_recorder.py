@@ -253,7 +253,7 @@ def test_bad_arguments_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="no layer with a 'W'"):
         GradientRecorder(Sequential([Sigmoid()]))
     with pytest.raises(ConfigError, match="gradscope Layer"):
-        GradientRecorder([Dense(2, 2)])
+        GradientRecorder([Dense(2, 2, seed=0)])
 
 
 # -- a user's own layers ------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def test_log_from_scratch_matches_hooked_sequential(rng: np.random.Generator) ->
     x, t = rng.normal(size=(7, 3)), rng.normal(size=(7, 2))
     W1, b1 = rng.normal(size=(3, 5)) * 2, rng.normal(size=5)
     W2, b2 = rng.normal(size=(5, 2)), rng.normal(size=2)
-    net = Sequential([Dense(3, 5), Sigmoid(), Dense(5, 2)])
+    net = Sequential([Dense(3, 5, seed=0), Sigmoid(), Dense(5, 2, seed=0)])
     for layer, (W, b) in zip(dense_layers(net), [(W1, b1), (W2, b2)], strict=True):
         layer.params["W"][...], layer.params["b"][...] = W, b
     hooked = GradientRecorder(net, hist=True)
@@ -560,8 +560,8 @@ def test_activation_layers_are_looked_up_not_hardcoded(
     batch: tuple[np.ndarray, np.ndarray],
 ) -> None:
     x, target = batch
-    net = Sequential([Dense(4, 6), Activation("leaky_relu"), Dense(6, 3), Residual(
-        Sequential([Dense(3, 3), Activation("softplus")]))])
+    net = Sequential([Dense(4, 6, seed=0), Activation("leaky_relu"), Dense(6, 3, seed=0), Residual(
+        Sequential([Dense(3, 3, seed=0), Activation("softplus")]))])
     rec = GradientRecorder(net)
     one_pass(net, x, target)
     frame = rec.to_frame()

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import gradscope.sweeps.run as run_module
 from gradscope.analysis.diagnosis import DIAGNOSES, diagnose
+from gradscope.core.errors import DataError
 from gradscope.sweeps import execute_run, run_sweep
 from gradscope.sweeps.config import RunConfig
 from gradscope.sweeps.store import PartStore
@@ -85,6 +87,20 @@ def test_an_error_in_one_run_does_not_stop_the_sweep(tmp_path, monkeypatch) -> N
     good = RunConfig(**SMALL)
     bad = RunConfig(**{**SMALL, "dataset": f"csv:{csv}"})  # validated while the file is good
     csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},1\n" for i in range(20)))  # one class
+    with pytest.raises(DataError, match="single value"):  # refused up front, nothing run
+        run_sweep([bad, good], tmp_path / "out", workers=0, quiet=True)
+    assert not (tmp_path / "out").exists()
+    # a run that fails only while running (the file changes under the sweep) is an error row
+    one_class = csv.read_text()
+    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    real_build = run_module.build
+
+    def build(cfg: RunConfig):
+        if cfg == bad:
+            csv.write_text(one_class)
+        return real_build(cfg)
+
+    monkeypatch.setattr(run_module, "build", build)
     result = run_sweep([bad, good], tmp_path / "out", workers=0, quiet=True)
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert list(runs["run_id"]) == sorted([good.run_id, bad.run_id])

@@ -234,7 +234,20 @@ def test_cli_json_has_the_keys():
 def test_cli_text():
     res = CliRunner().invoke(main, ["theory", "--activation", "sigmoid", "--init", "xavier"])
     assert res.exit_code == 0, res.output
-    assert "chi1" in res.output and "0.05572" in res.output
+    # χ₁ computed here independently: q* = E[sigmoid(√q* z)²] (σ_w² = 1 for xavier on a square
+    # net, σ_b² = 0) by fixed-point iteration, then χ₁ = E[sigmoid'(√q* z)²], Gauss–Hermite
+    z, w = np.polynomial.hermite_e.hermegauss(200)
+    w = w / w.sum()
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    q = 1.0
+    for _ in range(500):
+        q = float(np.sum(w * sig(np.sqrt(q) * z) ** 2))
+    s = sig(np.sqrt(q) * z)
+    chi1 = float(np.sum(w * (s * (1.0 - s)) ** 2))
+    line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("chi1"))
+    assert float(line.split()[1]) == pytest.approx(chi1, rel=1e-3)  # printed with 4 digits
+    q_line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("q_star"))
+    assert float(q_line.split()[1]) == pytest.approx(q, rel=1e-3)
 
 
 @pytest.mark.parametrize("args", [

@@ -80,7 +80,7 @@ def test_exploding_net_diverges_quietly() -> None:
 
 
 def test_an_overflowing_last_update_counts_as_diverged() -> None:
-    net = Sequential([Dense(1, 1)])
+    net = Sequential([Dense(1, 1, seed=0)])
     hist = train(net, (np.array([[1.0]]), np.array([[1e3]])), steps=1, lr=1e307)
     assert (hist.status, hist.first_nonfinite_step, len(hist.step)) == ("diverged", 1, 1)
     assert np.isfinite(hist.loss[0]) and math.isnan(hist.final_loss)
@@ -111,7 +111,7 @@ def test_recorder_gets_no_update_for_the_diverged_step() -> None:
 
 
 def test_one_neuron_example() -> None:
-    layer = Dense(1, 1)
+    layer = Dense(1, 1, seed=0)
     layer.params["W"][:] = 0.5
     layer.params["b"][:] = 0.0
     net = Sequential([layer, Activation("sigmoid")])
@@ -128,7 +128,7 @@ def test_one_neuron_example() -> None:
 
 def test_eval_mode_for_the_final_evaluation_then_train_mode_again() -> None:
     probe = ModeProbe()
-    net = Sequential([Dense(2, 2), probe])
+    net = Sequential([Dense(2, 2, seed=0), probe])
     net.eval()
     train(net, "xor", steps=2)
     assert probe.modes == [True, True, False]

@@ -8,6 +8,7 @@ dL/dw = dL/da · da/dz · dz/dw = 2(a − y) · a(1 − a) · x ≈ −0.54 · 0
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +108,11 @@ class LayerStep:
     predicted_running: float
 
 
+def chain_memory(depth: int, width: int, batch: int = 64) -> float:
+    """Bytes `deep_chain` needs: float64 weights and gradients, activations of the batch."""
+    return 8.0 * (depth + 1) * (2.0 * width * width + 4.0 * batch * width)
+
+
 def deep_chain(depth: int = 10, activation: str = "sigmoid", init: str = "xavier",
                width: int = 64, seed: int = 0, batch: int = 64) -> list[LayerStep]:
     """Per-layer records of a fresh `mlp(width, 1, depth, width, activation, init, seed=seed)`
@@ -138,12 +144,18 @@ def deep_chain(depth: int = 10, activation: str = "sigmoid", init: str = "xavier
     top = d_out[depth]
     rows = [LayerStep(depth, top, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)]
     pred_running = 1.0
-    with np.errstate(all="ignore"):
-        for l in range(depth - 1, -1, -1):
-            weight_f = d_in[l + 1] / d_out[l + 1]
-            act_f = d_out[l] / d_in[l + 1]
-            pred_local = pred.layers[l].norm_ratio
-            pred_running *= pred_local
-            rows.append(LayerStep(l, d_out[l], weight_f, act_f, weight_f * act_f, d_out[l] / top,
-                                  pred_local, pred_running))
+    for l in range(depth - 1, -1, -1):
+        weight_f = _ratio(d_in[l + 1], d_out[l + 1])
+        act_f = _ratio(d_out[l], d_in[l + 1])
+        pred_local = pred.layers[l].norm_ratio
+        pred_running *= pred_local
+        rows.append(LayerStep(l, d_out[l], weight_f, act_f, _ratio(d_out[l], d_out[l + 1]),
+                              _ratio(d_out[l], top), pred_local, pred_running))
     return rows
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b for norms; once the gradient has underflowed to 0: 0/0 is nan, a/0 is inf."""
+    if b == 0.0:
+        return math.nan if a == 0.0 else math.inf
+    return a / b

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gradscope.cli.options import config_from_options, run_config_options
+from gradscope.core.errors import ConfigError
 from gradscope.sweeps import run_single
 from gradscope.sweeps.config import config_of
 from gradscope.sweeps.executor import WorkerLost
@@ -43,6 +44,7 @@ def command(from_dir: Path | None, fixes: bool, workers: int | None,
     """
     try:
         if from_dir is not None:
+            _refuse_run_flags(params)
             _from_sweep(from_dir, fixes, workers)
             return
         cfg = config_from_options(params)
@@ -61,6 +63,17 @@ def command(from_dir: Path | None, fixes: bool, workers: int | None,
     except WorkerLost as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None
+
+
+def _refuse_run_flags(params: dict[str, object]) -> None:
+    """--from diagnoses the sweep's own runs: a run flag given with it would be ignored."""
+    ctx = click.get_current_context()
+    given = [k for k in params
+             if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ConfigError(f"{flags} cannot be combined with --from: the runs of a sweep folder "
+                          "are diagnosed as they were run. Drop --from to diagnose a new run.")
 
 
 def _from_sweep(out: Path, fixes: bool, workers: int | None) -> None:

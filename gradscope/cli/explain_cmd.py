@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from gradscope.analysis.chain_rule import ChainExample, deep_chain, one_neuron, two_weights
+from gradscope.analysis.chain_rule import (
+    ChainExample,
+    chain_memory,
+    deep_chain,
+    one_neuron,
+    two_weights,
+)
+from gradscope.core.resources import check_memory
 from gradscope.text.bars import value_bar
+
+MAX_DEPTH = 2000  # ~30 s; the gradient has long under- or overflowed by then
 
 
 def _short(value: float) -> str:
@@ -38,11 +47,14 @@ def _echo_example(number: int, ex: ChainExample) -> None:
 
 
 @click.command("explain")
-@click.option("--depth", type=int, default=10, show_default=True, help="Hidden layers of part 3.")
+@click.option("--depth", type=click.IntRange(1, MAX_DEPTH), default=10, show_default=True,
+              help=f"Hidden layers of part 3 (at most {MAX_DEPTH}).")
 @click.option("--activation", default="sigmoid", show_default=True, help="Activation of part 3.")
 @click.option("--init", default="xavier", show_default=True, help="Initialiser of part 3.")
-@click.option("--width", type=int, default=64, show_default=True, help="Hidden width of part 3.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights and data.")
+@click.option("--width", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Hidden width of part 3.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of weights and data.")
 def command(depth, activation, init, width, seed) -> None:
     """The chain rule with numbers: why gradients vanish or explode.
 
@@ -59,6 +71,8 @@ def command(depth, activation, init, width, seed) -> None:
       gradscope explain
       gradscope explain --depth 20 --activation relu --init he
     """
+    check_memory(chain_memory(depth, width), f"explain --depth {depth} --width {width}",
+                 "Use a smaller --width or --depth.")
     rows = deep_chain(depth, activation, init, width, seed)
     _echo_example(1, one_neuron())
     _echo_example(2, two_weights())

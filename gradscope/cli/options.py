@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from gradscope.sweeps.config import FIELD_NAMES, RunConfig
+from gradscope.sweeps.grid import LARGE_GRID
 from gradscope.training.registries import BY_FIELD, choices
 
 _TYPES = {"int": click.INT, "float": click.FLOAT, "str": click.STRING}
@@ -41,7 +42,24 @@ def config_from_options(params: dict[str, Any]) -> RunConfig:
     return RunConfig.from_dict({k: params.pop(k) for k in FIELD_NAMES if k in params})
 
 
+def folder(ctx: click.Context | None, param: click.Parameter | None, value: str | None
+           ) -> Path | None:
+    """An output folder flag: '' (which would silently mean the current folder) is refused."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("'' is empty; give a folder, e.g. out/mysweep (use . for the "
+                                 "current folder).")
+    return Path(value)
+
+
 out_option = click.option(
-    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--out", "-o", type=click.STRING, callback=folder, default=None, metavar="DIR",
     help="Output folder for runs.csv, layers.csv, steps.csv (and hist.csv), manifest.json.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace the results of another config already in --out (otherwise refused, exit 2).")
+yes_option = click.option(
+    "--yes", "-y", is_flag=True,
+    help=f"Run a grid of more than {LARGE_GRID:,} runs without asking.")

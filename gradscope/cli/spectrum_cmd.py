@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
+from gradscope.cli.options import folder
+from gradscope.core.errors import ConfigError
+from gradscope.core.resources import check_memory
 from gradscope.report.spectrum import DEFAULT_DEPTHS, DEFAULT_INITS, isometry_study
+from gradscope.sweeps.outdir import check_out_path
+
+MAX_DEPTH = 1000
 
 
 @click.command("spectrum")
@@ -15,12 +21,14 @@ from gradscope.report.spectrum import DEFAULT_DEPTHS, DEFAULT_INITS, isometry_st
               help="Initialiser to compare (repeat the flag for several).")
 @click.option("--depth", "depths", multiple=True, type=int, default=DEFAULT_DEPTHS,
               show_default=True, help="Depth to measure (repeat the flag for several).")
-@click.option("--width", type=int, default=64, show_default=True, help="Width (square nets).")
-@click.option("--examples", "n_examples", type=int, default=16, show_default=True,
-              help="Inputs at which the Jacobian is taken.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights and inputs.")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out/spectrum"), show_default=True,
+@click.option("--width", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Width (square nets).")
+@click.option("--examples", "n_examples", type=click.IntRange(min=1), default=16,
+              show_default=True, help="Inputs at which the Jacobian is taken.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of weights and inputs.")
+@click.option("-o", "--out", type=click.STRING, callback=folder, metavar="DIR",
+              default="out/spectrum", show_default=True,
               help="Folder for spectrum.csv and plots/.")
 def command(activation: str, inits: tuple[str, ...], depths: tuple[int, ...], width: int,
             n_examples: int, seed: int, out: Path) -> None:
@@ -35,6 +43,15 @@ def command(activation: str, inits: tuple[str, ...], depths: tuple[int, ...], wi
       gradscope spectrum --activation tanh --out out/spectrum
       gradscope spectrum --activation linear --init he --init orthogonal --depth 4 --depth 32
     """
+    out = check_out_path(out)
+    deepest = max(depths) if depths else 1
+    if deepest > MAX_DEPTH:
+        raise ConfigError(f"--depth {deepest} is more than spectrum measures (at most "
+                          f"{MAX_DEPTH}); give smaller depths.")
+    # weights of the deepest net, each example's Jacobian, and an SVD's workspace (float64)
+    check_memory(8.0 * width * width * (2 * deepest + 3 * n_examples + 4),
+                 f"spectrum --width {width} (depth {deepest}, {n_examples} examples)",
+                 "Use a smaller --width, fewer --examples or smaller depths.")
     frame = isometry_study(out, activation=activation, inits=inits, depths=depths, width=width,
                            n_examples=n_examples, seed=seed)
     click.echo(f"{activation}, width {width}: squared singular values of J (mean = gain, "

@@ -10,6 +10,8 @@ import click
 from gradscope.text.bars import direction_bar
 from gradscope.theory import predict
 
+MAX_DEPTH = 10_000  # a few seconds; the per-layer variance has long reached its fixed point
+
 
 def _num(value: float | None) -> str:
     if value is None:
@@ -25,11 +27,14 @@ def _num(value: float | None) -> str:
 @click.option("--sigma-w2", type=float, default=None,
               help="Weight variance × fan_in, instead of --init.")
 @click.option("--sigma-b2", type=float, default=0.0, show_default=True, help="Bias variance.")
-@click.option("--depth", type=int, default=10, show_default=True, help="Hidden layers.")
-@click.option("--width", type=int, default=128, show_default=True,
+@click.option("--depth", type=click.IntRange(1, MAX_DEPTH), default=10, show_default=True,
+              help=f"Hidden layers (at most {MAX_DEPTH:,}).")
+@click.option("--width", type=click.IntRange(min=1), default=128, show_default=True,
               help="Hidden width (matters for normal:S, uniform:A, whose variance is per weight).")
-@click.option("--in-dim", type=int, default=None, help="Input features [default: width].")
-@click.option("--out-dim", type=int, default=None, help="Output units [default: width].")
+@click.option("--in-dim", type=click.IntRange(min=1), default=None,
+              help="Input features [default: width].")
+@click.option("--out-dim", type=click.IntRange(min=1), default=None,
+              help="Output units [default: width].")
 @click.option("--norm", default="none", show_default=True, help="none, batchnorm or layernorm.")
 @click.option("--residual/--no-residual", default=False, help="Residual hidden blocks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")

@@ -25,6 +25,9 @@ class Spec:
 
 def did_you_mean(word: str, choices: list[str]) -> str:
     """Return ' Did you mean "x"?' for the closest choice, or an empty string."""
+    by_case = {c.lower(): c for c in choices}
+    if str(word).lower() in by_case:  # RELU → relu
+        return f' Did you mean "{by_case[str(word).lower()]}"?'
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f' Did you mean "{close[0]}"?' if close else ""
 

@@ -54,7 +54,7 @@ def config_section(frames: Frames, out_name: str) -> list[Block]:
              f"({n_configs} configurations × {seeds} seed(s)); status: {status or 'none'}."),
     ]
     manifest = frames.manifest
-    when = [f"{k}: {manifest[k]}" for k in ("start", "end") if k in manifest]
+    when = [f"{k}: {manifest[k]}" for k in ("started", "finished") if manifest.get(k)]
     versions = manifest.get("versions")
     if isinstance(versions, Mapping):
         when.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))

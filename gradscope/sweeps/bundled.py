@@ -34,7 +34,15 @@ def find_config(config: str | Path) -> Path:
     path = Path(config).expanduser()
     if path.is_file():
         return path
+    if str(config).strip() == "":
+        raise ConfigError("CONFIG '' is empty; give a TOML file or a bundled experiment's name.")
+    if path.is_dir():
+        raise ConfigError(f"Config {str(config)!r} is a folder; give a TOML file inside it or a "
+                          f"bundled experiment's name.")
     bundled = bundled_experiments()
+    if path.suffix == ".toml" and (len(path.parts) > 1 or path.stem not in bundled):
+        raise ConfigError(f"Config file {str(config)!r} does not exist (from the folder "
+                          f"{Path.cwd()}). Bundled experiments: {', '.join(sorted(bundled))}.")
     name = path.stem if path.suffix == ".toml" and len(path.parts) == 1 else str(config)
     if name in bundled:
         return bundled[name]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -62,6 +63,25 @@ def run_serial(configs: Sequence[RunConfig], fn: RunFn = execute_run) -> Iterato
         yield fn(cfg)
 
 
+def _worker_init() -> None:
+    """A worker ignores Ctrl-C (sent to the whole process group): the parent stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Cancel queued runs and end every worker process now (no orphan keeps computing)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout)
+        if proc.is_alive():  # pragma: no cover - ignored SIGTERM
+            proc.kill()
+            proc.join(timeout)
+
+
 def run_processes(
     configs: Sequence[RunConfig], workers: int, fn: RunFn = execute_run
 ) -> Iterator[RunResult]:
@@ -70,7 +90,8 @@ def run_processes(
         return
     ctx = multiprocessing.get_context("spawn")
     with one_thread_env():
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(configs)), mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(configs)), mp_context=ctx,
+                                   initializer=_worker_init)
         try:
             pending: set[Future] = {pool.submit(fn, cfg) for cfg in configs}
             while pending:
@@ -87,7 +108,7 @@ def run_processes(
                         ) from None
                     yield result
         except BaseException:  # interrupted: do not wait for the runs still in flight
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_workers(pool)
             raise
         pool.shutdown(wait=True)
 

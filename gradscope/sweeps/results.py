@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,102 @@ from gradscope.core.errors import DataError
 
 RUNS_REQUIRED = ("run_id", "status", "diagnosis")
 OPTIONAL = ("layers.csv", "steps.csv", "hist.csv")  # plots needing their columns are skipped
+REQUIRED = {"runs.csv": RUNS_REQUIRED, "layers.csv": ("run_id", "step", "layer"),
+            "steps.csv": ("run_id", "step"), "hist.csv": ("run_id", "step")}
+# per file, the columns that must hold numbers (an empty cell = missing is fine)
+_RUN_NUMBERS = ("depth", "width", "n_samples", "data_seed", "lr", "steps", "batch_size", "clip",
+                "seed", "record_every", "grad_ratio_log10", "delta_ratio_log10",
+                "first_nonfinite_step", "final_loss", "final_accuracy", "wall_s")
+NUMERIC = {
+    "runs.csv": frozenset(_RUN_NUMBERS),
+    "layers.csv": frozenset((
+        "step", "layer", "fan_in", "fan_out", "grad_norm", "grad_rms", "grad_max_abs",
+        "bias_grad_norm", "delta_norm", "weight_norm", "update_ratio", "act_mean", "act_std",
+        "saturated_frac", "dead_frac", "nonfinite")),
+    "steps.csv": frozenset(("step", "loss", "accuracy", "grad_global_norm")),
+    "hist.csv": frozenset(("step", "layer", "bin_lo", "bin_hi", "count")),
+}
+STATUSES = ("ok", "diverged", "error")
+
+
+def _number(text: str) -> bool:
+    if text.strip() == "":
+        return True
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return not math.isnan(value) or text.strip().lower() in ("nan", "-nan", "+nan")
+
+
+def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False) -> None:
+    """Refuse a CSV of a sweep that is unreadable, truncated or of the wrong shape or types.
+
+    DataError names the file and the line: a row with more or fewer cells than the header (a
+    file cut off mid-row), a required column missing, a number column holding text, a status
+    that is not ok/diverged/error, or (`need_rows`) no row at all.
+    """
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a CSV file.")
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise DataError(f"{path} cannot be read: permission denied. Nothing was written.") from None
+    except OSError as exc:
+        raise DataError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); it is not a CSV written "
+                        "by gradscope. Re-run the sweep or restore the file.") from None
+    if not text.strip():
+        raise DataError(f"{path} is empty; a sweep's {path.name} has a header line and rows. "
+                        "Re-run the sweep (it resumes from parts/) or restore the file.")
+    if not text.endswith("\n"):
+        raise DataError(f"{path} does not end with a line break: its last line is cut off (a "
+                        "truncated file). Re-run the sweep (it resumes from parts/) or restore "
+                        "the file.")
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        header = next(reader)
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc}).") from None
+    hint = (" (it seems to use ';' as the separator; gradscope writes ',')"
+            if len(header) == 1 and ";" in header[0] else "")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(
+            f"{path} lacks the column(s) {', '.join(missing)}{hint} (it has: "
+            f"{', '.join(header) or 'none'}). A sweep's {path.name} always has "
+            f"{', '.join(required)}; was it written by gradscope?")
+    if need_rows and not rows:
+        raise DataError(f"{path} has a header but no rows: it lists no runs. Re-run the sweep "
+                        "or restore the file.")
+    numbers = NUMERIC.get(path.name, frozenset())
+    numeric = [(i, c) for i, c in enumerate(header) if c in numbers]
+    status = header.index("status") if "status" in header and path.name == "runs.csv" else None
+    for line, row in rows:
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}, line {line}: {len(row)} cells where the header has {len(header)} — "
+                f"the row is truncated or damaged. Nothing was written. Re-run the sweep (it "
+                f"resumes from parts/) or restore the file.")
+        for i, col in numeric:
+            if not _number(row[i]):
+                raise DataError(f"{path}, line {line}: column {col} holds {row[i][:40]!r}, "
+                                "which is not a number. Nothing was written.")
+        if status is not None and row[status] not in STATUSES:
+            raise DataError(f"{path}, line {line}: status {row[status][:40]!r} is not one of "
+                            f"{', '.join(STATUSES)}. Nothing was written.")
+
+
+def validate_results(out: Path) -> None:
+    """Check every CSV of a sweep folder before anything is read into plots or written."""
+    check_csv(out / "runs.csv", RUNS_REQUIRED, need_rows=True)
+    for name in OPTIONAL:
+        if (out / name).exists():
+            check_csv(out / name, REQUIRED[name])
 
 
 def read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -63,11 +162,15 @@ def predicted_frame(runs: pd.DataFrame, layers: pd.DataFrame | None) -> pd.DataF
 
 
 def load_results(out_dir: str | Path) -> tuple[Frames, list[str]]:
-    """The Frames of a sweep directory and notes about optional files that were unusable."""
+    """The Frames of a sweep directory and notes about optional files that were unusable.
+    Every CSV is validated first (`validate_results`): DataError names the file and line."""
     out = Path(out_dir)
     if not out.is_dir():
         raise DataError(f"{out} is not a directory. Give the output directory of a sweep "
                         "(the --out of `gradscope sweep`), which holds runs.csv.")
+    if not (out / "runs.csv").exists():
+        read_csv(out / "runs.csv", RUNS_REQUIRED)  # the "does not exist" paragraph
+    validate_results(out)
     runs = read_csv(out / "runs.csv", RUNS_REQUIRED)
     notes: list[str] = []
     tables: dict[str, pd.DataFrame | None] = {}

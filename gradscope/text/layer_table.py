@@ -27,7 +27,7 @@ def layer_table(layers: pd.DataFrame, step: int = 0) -> str:
     """The rows of `layers` at `step`, one line per weight layer, input layer first."""
     at = layers[layers["step"] == step].sort_values("layer")
     if at.empty:
-        steps = sorted(layers["step"].unique()) if len(layers) else []
+        steps = sorted(int(s) for s in layers["step"].unique()) if len(layers) else []
         return f"(no rows recorded at step {step}; recorded steps: {steps})"
     lines = [f"{'layer':>5}  {'name':<10} {'shape':>9}  {'grad_norm':>9}  "
              f"{'':<{BAR_WIDTH}}  {'delta_norm':>10}"]

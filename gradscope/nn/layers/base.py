@@ -2,7 +2,8 @@
 
 A subclass writes plain `forward(x)` and `backward(grad_out)`; `__init_subclass__` wraps both so
 that hooks run whether the layer is called as `layer(x)` or `layer.forward(x)`, and so that shapes
-are checked (a user's layer returning a wrong shape gets a clear `ShapeError`).
+are checked (a user's layer returning a wrong shape gets a clear `ShapeError`). Methods inherited
+from a mixin class that is not itself a Layer are wrapped too (hooks never silently skip).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradscope.core.errors import ShapeError
-from gradscope.nn.layers.hooks import HOOK_KINDS, RemovableHandle
+from gradscope.nn.layers.hooks import HOOK_KINDS, HookDict, RemovableHandle
 
 ForwardPreHook = Callable[["Layer", tuple], Any]
 ForwardHook = Callable[["Layer", tuple, np.ndarray], Any]
@@ -144,8 +145,11 @@ class Layer:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for attr, wrap in (("forward", _wrap_forward), ("backward", _wrap_backward)):
-            fn = cls.__dict__.get(attr)
-            if fn is not None and not getattr(fn, "__gradscope_wrapped__", False):
+            # the method this class will use, wherever it comes from: its own body, a base
+            # Layer (already wrapped) or a mixin class that is not a Layer (not wrapped yet)
+            fn = getattr(cls, attr, None)
+            if (fn is not None and not getattr(fn, "__gradscope_wrapped__", False)
+                    and fn is not getattr(Layer, attr)):
                 setattr(cls, attr, wrap(fn))
 
     # -- state created lazily, so a subclass that forgets super().__init__() still works ------
@@ -167,13 +171,18 @@ class Layer:
         """True in training mode (batch statistics in BatchNorm), False in eval mode."""
         return self.__dict__.get("_training", True)
 
-    def _hook_dict(self, kind: str) -> dict[int, Callable[..., Any]]:
+    def _hook_dict(self, kind: str) -> HookDict:
         hooks = self.__dict__.get(_HOOK_ATTR[kind])
         if hooks is None:
-            hooks = self.__dict__[_HOOK_ATTR[kind]] = {}
+            hooks = self.__dict__[_HOOK_ATTR[kind]] = HookDict()
         return hooks
 
     def _register(self, kind: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(
+                f"register_{kind}_hook needs a callable hook(layer, ...), got "
+                f"{type(hook).__name__} {hook!r:.60}. Pass a function, e.g. "
+                f"`def hook(layer, inputs, output): ...`.")
         hooks = self._hook_dict(kind)
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook

@@ -23,9 +23,10 @@ class Sequential(Layer):
                     f"Sequential item {i} is a {type(layer).__name__}, not a gradscope Layer; "
                     "subclass gradscope.Layer and write forward(x) and backward(grad_out)."
                 )
-        for name, layer in self.named_layers():
-            if name:
-                layer.__dict__.setdefault("name", name)
+        for name, layer in self.named_layers():  # full paths, e.g. "0.block.0"
+            state = layer.__dict__
+            if name and ("name" not in state or state.get("_auto_name")):
+                state["name"], state["_auto_name"] = name, True
 
     def children(self) -> list[Layer]:
         return self.layers

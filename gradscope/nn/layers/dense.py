@@ -4,14 +4,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradscope.core.errors import ShapeError
+from gradscope.core.errors import ConfigError, ShapeError
 from gradscope.core.validation import check_scalar
 from gradscope.nn.initializers import initialize
 from gradscope.nn.layers.base import Layer
 
+# Non-finite values in a matmul are a result (the recorder counts them), never a warning: some
+# BLAS kernels raise the invalid/overflow flag on inf inputs (e.g. 0·inf in padded SIMD lanes),
+# others do not, so the flags are ignored here whatever the kernel and the caller's errstate.
+_QUIET = {"over": "ignore", "invalid": "ignore"}
+
+
+def _weight_rng(rng: np.random.Generator | None, seed: int | None, fan_in: int,
+                fan_out: int) -> np.random.Generator:
+    """The generator of the initial weights: `rng`, or one seeded with `seed`; one is required."""
+    if rng is not None and seed is not None:
+        raise ConfigError("Dense takes rng= or seed=, not both.")
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Dense rng must be a numpy Generator (np.random.default_rng(...)), "
+                            f"got {type(rng).__name__}.")
+        return rng
+    if seed is None:
+        raise ConfigError(
+            f"Dense({fan_in}, {fan_out}) needs rng= (a np.random.Generator shared by the layers "
+            f"of a network, e.g. rng = np.random.default_rng(0)) or seed=. Without one, every "
+            f"same-shaped layer would get identical weights, which breaks the independence that "
+            f"initialisation theory assumes.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"Dense seed must be a whole number ≥ 0, got {seed!r}.")
+    return np.random.default_rng(int(seed))
+
 
 class Dense(Layer):
-    """Fully connected layer `x @ W + b` with W of shape (fan_in, fan_out)."""
+    """Fully connected layer `x @ W + b` with W of shape (fan_in, fan_out).
+
+    The initial weights come from `rng` (share one Generator across a network's layers) or
+    from `seed`; one of the two is required, so that two layers never silently get the same
+    weights and every network is reproducible.
+    """
 
     kind = "dense"
 
@@ -23,11 +54,12 @@ class Dense(Layer):
         bias: bool = True,
         *,
         rng: np.random.Generator | None = None,
+        seed: int | None = None,
         dtype: str | np.dtype = "float64",
     ) -> None:
-        rng = np.random.default_rng(0) if rng is None else rng
         self.fan_in = check_scalar(fan_in, "Dense's fan_in", int, min_val=1)
         self.fan_out = check_scalar(fan_out, "Dense's fan_out", int, min_val=1)
+        rng = _weight_rng(rng, seed, fan_in, fan_out)
         self.init = init
         self.params = {"W": initialize(init, (self.fan_in, self.fan_out), rng=rng, dtype=dtype)}
         if bias:
@@ -42,16 +74,18 @@ class Dense(Layer):
                 f"(batch, {self.fan_in}). Check the previous layer's output width."
             )
         self._x = x
-        out = x @ self.params["W"]  # (batch, fan_in) @ (fan_in, fan_out)
-        if "b" in self.params:
-            out += self.params["b"]
+        with np.errstate(**_QUIET):
+            out = x @ self.params["W"]  # (batch, fan_in) @ (fan_in, fan_out)
+            if "b" in self.params:
+                out += self.params["b"]
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        self.grads["W"] = self._x.T @ grad_out  # (fan_in, batch) @ (batch, fan_out)
-        if "b" in self.params:
-            self.grads["b"] = grad_out.sum(axis=0)
-        return grad_out @ self.params["W"].T  # (batch, fan_out) @ (fan_out, fan_in)
+        with np.errstate(**_QUIET):
+            self.grads["W"] = self._x.T @ grad_out  # (fan_in, batch) @ (batch, fan_out)
+            if "b" in self.params:
+                self.grads["b"] = grad_out.sum(axis=0)
+            return grad_out @ self.params["W"].T  # (batch, fan_out) @ (fan_out, fan_in)
 
     def extra_repr(self) -> str:
         return f"{self.fan_in}, {self.fan_out}, init={self.init!r}, bias={'b' in self.params}"

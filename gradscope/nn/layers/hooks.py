@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -9,19 +10,29 @@ if TYPE_CHECKING:
     from gradscope.nn.layers.base import Layer
 
 
+class HookDict(dict):
+    """A layer's hooks of one kind, by handle id (a dict that handles can reference weakly)."""
+
+
 class RemovableHandle:
-    """Returned by every `register_*_hook`; `.remove()` detaches the hook (idempotent)."""
+    """Returned by every `register_*_hook`; `.remove()` detaches the hook (idempotent).
+
+    Like PyTorch's, a handle holds only a weak reference to the layer's hooks, so a handle kept
+    around does not keep a deleted layer (and its arrays) alive.
+    """
 
     _next_id = 0
 
-    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
-        self._hooks = hooks
+    def __init__(self, hooks: HookDict) -> None:
+        self._hooks = weakref.ref(hooks)
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
 
     def remove(self) -> None:
-        """Detach the hook; removing twice is harmless."""
-        self._hooks.pop(self.id, None)
+        """Detach the hook; removing twice (or after the layer is gone) is harmless."""
+        hooks = self._hooks()
+        if hooks is not None:
+            hooks.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
