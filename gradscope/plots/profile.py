@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from gradscope.analysis.configurations import combos, run_params, select
-from gradscope.plots.base import NoData, log10, require, suptitle
+from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, log10, require, suptitle
 from gradscope.plots.facets import constants, draw_lines, facet_figure, finish_legend, panel_title
 from gradscope.plots.layout import layout
 from gradscope.plots.style import Style
@@ -83,9 +83,9 @@ def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "
         panel_title(ax, constants(sub, lay.facets), lay.facets)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.set_xlabel("layer (0 = input side)", fontsize=8)
-        ax.set_ylabel(f"log10 {quantity}", fontsize=8)
-        ax.tick_params(labelsize=8, labelleft=True)
+        ax.set_xlabel("layer (0 = input side)", fontsize=LABEL_PT)
+        ax.set_ylabel(f"log10 {quantity}", fontsize=LABEL_PT)
+        ax.tick_params(labelsize=TICK_PT, labelleft=True)
     text = QUANTITY_TEXT.get(quantity, quantity)
     suptitle(fig, f"{text[0].upper()}{text[1:]} per layer at step 0\n"
                  f"(mean over seeds, band = min–max){note}")
