@@ -23,6 +23,7 @@ from gradscope.sweeps.grid import Sweep
 from gradscope.sweeps.progress import Progress
 from gradscope.sweeps.run import RunResult, execute_run
 from gradscope.sweeps.store import PartStore, consolidate
+from gradscope.sweeps.summary_html import sweep_html
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class SweepResult:
     def counts(self) -> dict[str, int]:
         """Runs per status (ok, diverged, error)."""
         return {k: int(v) for k, v in self.runs["status"].value_counts().items()}
+
+    def _repr_html_(self) -> str:
+        """The headline and one row per configuration, as HTML (shown by Jupyter)."""
+        return sweep_html(self.out, self.runs, self.ran, self.resumed)
 
 
 def _versions() -> dict[str, str]:
