@@ -24,9 +24,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
 
 
-def _labels(runs: pd.DataFrame) -> pd.Series:
+def run_labels(runs: pd.DataFrame) -> pd.Series:
     """The diagnosis of each run, with `error` for runs that stopped with an error."""
-    diag = runs["diagnosis"].fillna("").astype(str)
+    diag = runs["diagnosis"].astype(str).where(runs["diagnosis"].notna(), "")
     if "status" in runs.columns:
         diag = diag.mask(runs["status"].astype(str) == "error", "error")
     return diag.replace("", "error")
@@ -62,7 +62,7 @@ def headline(runs: pd.DataFrame) -> str:
     n = len(runs)
     if n == 0:
         return "The sweep has no runs."
-    labels = _labels(runs)
+    labels = run_labels(runs)
     counts = labels.value_counts()
     bad = [f"{counts[d]} of {n} runs {VERBS[d]}" for d in VERBS if d in counts]
     bad += [f"{counts[d]} of {n} runs are {d}" for d in counts.index

@@ -157,7 +157,9 @@ def curves(frames: Frames) -> str:
     if "status" in runs.columns:
         n = int((runs["status"] == "diverged").sum())
         if n:
-            text += f" {n} run(s) diverged; their lines stop at the first non-finite step."
+            runs_ = "1 run" if n == 1 else f"{n} runs"
+            text += (f" {runs_} diverged; {'its line stops' if n == 1 else 'their lines stop'} "
+                     "at the first non-finite step.")
     return text
 
 
@@ -167,7 +169,8 @@ def histograms(frames: Frames) -> str:
     chosen = representative_runs(runs[runs["run_id"].isin(hist["run_id"])], 4)
     quantities = sorted(hist["quantity"].astype(str).unique())
     text = (f"Histograms of {', '.join(quantities)} at the first recorded step, for up to 6 "
-            f"layers of {len(chosen)} run(s), as a share of each layer's values.")
+            f"layers of {len(chosen)} run{'' if len(chosen) == 1 else 's'}, as a share of each "
+            "layer's values.")
     grads = [q for q in quantities if "grad" in q or "delta" in q]
     if grads and not chosen.empty:
         q, run = grads[0], chosen.iloc[0]

@@ -66,7 +66,7 @@ def _table(block: Table) -> str:
 
 def _contents(entries: Sequence[Heading]) -> str:
     items = "".join(f'<li><a href="#{h.anchor}">{escape(h.text)}</a></li>' for h in entries)
-    return f'<nav class="toc" aria-label="Contents"><b>Contents</b><ol>{items}</ol></nav>'
+    return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>'
 
 
 def _block(block: Block, images: Mapping[str, bytes], entries: Sequence[Heading]) -> str:

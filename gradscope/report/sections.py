@@ -20,7 +20,7 @@ from gradscope.analysis.configurations import (
 )
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.measured_vs_theory import compare_configs
-from gradscope.analysis.summary import headline, plural, worst_line
+from gradscope.analysis.summary import headline, plural, run_labels, worst_line
 from gradscope.report.document import Block, Details, Heading, Para, Table
 
 RUN_NUMBERS = ["delta_ratio_log10", "grad_ratio_log10", "final_loss", "final_accuracy"]
@@ -74,8 +74,8 @@ def error_section(frames: Frames) -> list[Block]:
     failed = _errors(runs)
     if failed.empty:
         return []
-    text = failed["findings"].fillna("(no message)").astype(str) if "findings" in runs.columns \
-        else pd.Series("(no message)", index=failed.index)
+    text = (failed["findings"].astype(str).where(failed["findings"].notna(), "(no message)")
+            if "findings" in runs.columns else pd.Series("(no message)", index=failed.index))
     keys = varying_params(runs)
     rows = []
     for message, group in failed.groupby(text, sort=False):
@@ -103,7 +103,7 @@ def _spread(values: pd.Series) -> str:
 
 
 def _diagnoses(labels: pd.Series) -> str:
-    counts = labels.fillna("error").replace("", "error").astype(str).value_counts()
+    counts = labels.value_counts()
     if len(counts) == 1:
         return f"{counts.index[0]} ×{counts.iloc[0]}" if counts.iloc[0] > 1 else counts.index[0]
     return ", ".join(f"{d} {n}" for d, n in counts.items())
@@ -145,8 +145,7 @@ def configuration_section(frames: Frames) -> list[Block]:
         loss = pd.to_numeric(sub.get("final_loss", pd.Series(dtype=float)), errors="coerce")
         acc = pd.to_numeric(sub.get("final_accuracy", pd.Series(dtype=float)),
                             errors="coerce")
-        rows.append((name, str(len(sub)), _diagnoses(sub["diagnosis"].where(
-            sub["status"].astype(str) != "error", "error")),
+        rows.append((name, str(len(sub)), _diagnoses(run_labels(sub)),
             _spread(sub.get("delta_ratio_log10", pd.Series(dtype=float))),
             _spread(sub.get("grad_ratio_log10", pd.Series(dtype=float))),
             ratio, cell(float(loss.mean())) if loss.notna().any() else "",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from gradscope.analysis.configurations import combos, label, select, varying_params
-from gradscope.analysis.summary import headline
+from gradscope.analysis.summary import headline, run_labels
 
 CELL = "border:1px solid #ddd;padding:2px 6px;text-align:left"
 MAX_ROWS = 40
@@ -22,8 +22,7 @@ def sweep_html(out: Path, runs: pd.DataFrame, ran: int, resumed: int) -> str:
     rows = []
     for vals in combos(runs, keys)[:MAX_ROWS]:
         sub = select(runs, keys, vals)
-        diag = sub["diagnosis"].fillna("").astype(str).where(
-            sub["status"].astype(str) != "error", "error").value_counts()
+        diag = run_labels(sub).value_counts()
         name = label(dict(zip(keys, vals, strict=True)), keys) if keys else "all runs"
         ratio = pd.to_numeric(sub.get("delta_ratio_log10"), errors="coerce")
         mean = f"{ratio.mean():+.2f}" if ratio is not None and ratio.notna().any() else ""
