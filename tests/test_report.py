@@ -34,8 +34,8 @@ def small_sweep(tmp_path, **kw):
 
 def test_every_plot_is_written_referenced_and_embedded(report):
     out, md, html = report
-    embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"',
-                          html)
+    embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)" '
+                          r'width="\d+" height="\d+">', html)
     assert len(embedded) == len(PLOTS)
     by_title = {alt: data for data, alt in embedded}
     for name in PLOTS.names():

@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 
 DPI = 110
 PANEL_W, PANEL_H = 3.4, 2.5  # inches per facet panel
-MIN_WIDTH = 8.0  # inches: room for a two-line title and a legend beside one panel
-MAX_WIDTH = 10.5  # inches (1155 px): the report's column shows it at about its own size
+MIN_WIDTH = 10.0  # inches (1100 px): every figure about fills the report's column ...
+MAX_WIDTH = 10.5  # inches (1155 px): ... and is shown there at about its own size
 MIN_PANEL_W = 2.2  # inches: a panel is never squeezed below this to respect MAX_WIDTH
 # font sizes in points: at DPI 110 and the report's column width, 9.5 pt is ≥ 10 px on screen
 TICK_PT, LABEL_PT, TITLE_PT, SUPTITLE_PT = 9.5, 10.0, 10.5, 11.5

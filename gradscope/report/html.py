@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
@@ -36,7 +37,7 @@ th { background: #f4f4f4; }
 tr:nth-child(even) td { background: #fafafa; }
 td.wide { min-width: 24em; }
 figure { margin: 1.2em 0; }
-figure img { display: block; width: 100%; height: auto; border: 1px solid #eee; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.92em; color: #333; margin-top: .4em; }
 details { margin: 1em 0; }
 summary { cursor: pointer; font-weight: 600; }
@@ -52,6 +53,12 @@ def text(value: str) -> str:
     """Escape a user-visible string, then show powers of ten as superscripts (10^-7.7) that
     never break across lines."""
     return POWER.sub(r'<span class="pow">10<sup>\1</sup></span>', escape(str(value)))
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG, read from its IHDR header (shown at that size at most)."""
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
 
 
 def _table(block: Table) -> str:
@@ -80,10 +87,12 @@ def _block(block: Block, images: Mapping[str, bytes], entries: Sequence[Heading]
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, Image):
-        data = base64.b64encode(images[block.path]).decode("ascii")
+        png = images[block.path]
+        data = base64.b64encode(png).decode("ascii")
+        width, height = png_size(png)
         return (f'<figure><img src="data:image/png;base64,{data}" '
-                f'alt="{escape(block.title)}"><figcaption>{text(block.caption)}'
-                "</figcaption></figure>")
+                f'alt="{escape(block.title)}" width="{width}" height="{height}">'
+                f"<figcaption>{text(block.caption)}</figcaption></figure>")
     if isinstance(block, Details):
         inner = "\n".join(_block(b, images, entries) for b in block.blocks)
         return f"<details><summary>{text(block.summary)}</summary>\n{inner}\n</details>"
