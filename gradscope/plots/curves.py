@@ -32,7 +32,7 @@ def smoothing_window(steps: pd.DataFrame) -> int:
 def coinciding_ends(frame: pd.DataFrame, metric: str,
                     line_keys: tuple[str, ...]) -> list[tuple[int, float]]:
     """(how many lines, value) for each group of ≥ 2 lines that end at the same value (within
-    0.1% of the axis' span), i.e. lines drawn on top of each other."""
+    0.2% of it), i.e. lines drawn on top of each other."""
     ends = []
     for values in combos(frame, line_keys):
         mean = select(frame, line_keys, values).groupby("step")[metric].mean().dropna()
@@ -41,10 +41,9 @@ def coinciding_ends(frame: pd.DataFrame, metric: str,
     if len(ends) < 2:
         return []
     ends.sort()
-    span = float(frame[metric].max() - frame[metric].min()) or 1.0
     groups: list[list[float]] = [[ends[0]]]
     for v in ends[1:]:
-        if abs(v - groups[-1][-1]) <= 1e-3 * span:
+        if abs(v - groups[-1][-1]) <= 2e-3 * max(abs(v), abs(groups[-1][-1]), 1e-12):
             groups[-1].append(v)
         else:
             groups.append([v])
@@ -100,8 +99,8 @@ def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
             if metric == "loss" and log_loss:
                 ax.set_yscale("log")
                 # explicit limits: an exploding run's loss (1e266...) must not push matplotlib's
-                # log-axis margins past the float range
-                ax.set_ylim(float(span.min()) / 2, min(float(span.max()) * 2, 1e300))
+                # log-axis margins or tick decades past the float range (1e250 leaves room for both)
+                ax.set_ylim(float(span.min()) / 2, min(float(span.max()) * 2, 1e250))
             if metric == "accuracy":
                 ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel("training step", fontsize=LABEL_PT)

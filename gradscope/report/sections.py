@@ -99,7 +99,7 @@ def _spread(values: pd.Series) -> str:
         return ""
     if len(v) == 1 or v.max() == v.min():
         return f"{v.mean():+.2f}"
-    return f"{v.mean():+.2f} ± {(v.max() - v.min()) / 2:.2f}"
+    return f"{v.mean():+.2f}\u00a0±\u00a0{(v.max() - v.min()) / 2:.2f}"  # never split
 
 
 def _diagnoses(labels: pd.Series) -> str:
