@@ -57,11 +57,14 @@ _export("gradscope.sweeps.tryfix", "try_fixes")
 _export("gradscope.sweeps.results", "diagnose_sweep")
 _export("gradscope.report", "build_report")
 _export("gradscope.report.spectrum", "isometry_study")
+_export("gradscope.export", "export_tensorboard", "write_frame")
+_export("gradscope.plots.profile", "recording_profile")
+_export("gradscope.recording.table_html", "layer_table_html")
 # errors
 _export("gradscope.core.errors", "GradscopeError", "ConfigError", "DataError", "ShapeError")
 
 _SUBMODULES = ("theory", "plots", "nn", "recording", "training", "analysis", "sweeps", "report",
-               "text", "cli", "core")
+               "text", "cli", "core", "export")
 
 __all__ = [*_EXPORTS, "theory", "__version__"]
 

@@ -178,3 +178,15 @@ def test_histogram_stairs_keep_gaps_between_stored_bins():
                                  np.array([0.5, 0.5]), log_x=False)
     np.testing.assert_allclose(edges, [-1.0, -0.5, 0.5, 1.0])
     np.testing.assert_allclose(heights, [0.5, 0.0, 0.5])
+
+
+def test_curves_say_how_many_lines_hide_behind_each_other():
+    from gradscope.plots.curves import coinciding_ends
+
+    rows = [{"run_id": f"{a}{s}", "activation": a, "step": t,
+             "loss": {"sigmoid": 0.6931, "tanh": 0.6932, "relu": 0.2, "elu": 1e160}[a]
+             * (1 + 0.0001 * s)}
+            for a in ("sigmoid", "tanh", "relu", "elu") for s in (0, 1) for t in range(3)]
+    frame = pd.DataFrame(rows)
+    assert coinciding_ends(frame, "loss", ("activation",)) == [
+        (2, pytest.approx(0.69320, rel=1e-4))]

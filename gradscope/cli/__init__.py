@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "report_cmd",
     "spectrum_cmd",
     "diagnose_cmd",
+    "export_cmd",
 ]
 
 for _module in COMMAND_MODULES:

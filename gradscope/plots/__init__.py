@@ -13,7 +13,7 @@ from gradscope.plots.depth import depth_summary
 from gradscope.plots.heatmap import gradient_heatmap, representative_runs
 from gradscope.plots.histograms import layer_histograms
 from gradscope.plots.matrix import diagnosis_matrix
-from gradscope.plots.profile import gradient_profile
+from gradscope.plots.profile import gradient_profile, recording_profile
 from gradscope.plots.registry import PLOTS, PlotSpec
 from gradscope.plots.saturation import saturation_profile
 from gradscope.plots.style import Style, activation_colour
@@ -21,6 +21,6 @@ from gradscope.plots.style import Style, activation_colour
 __all__ = [
     "PLOTS", "Frames", "MissingColumns", "NoData", "PlotSkipped", "PlotSpec", "Style",
     "activation_colour", "depth_summary", "diagnosis_matrix", "gradient_heatmap",
-    "gradient_profile", "label", "layer_histograms", "representative_runs", "run_params",
-    "saturation_profile", "training_curves", "varying_params",
+    "gradient_profile", "label", "layer_histograms", "recording_profile", "representative_runs",
+    "run_params", "saturation_profile", "training_curves", "varying_params",
 ]

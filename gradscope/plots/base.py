@@ -12,7 +12,11 @@ from matplotlib.figure import Figure
 
 DPI = 110
 PANEL_W, PANEL_H = 3.4, 2.5  # inches per facet panel
-MIN_WIDTH = 6.0  # inches: room for a two-line title and a legend beside one panel
+MIN_WIDTH = 10.0  # inches (1100 px): every figure about fills the report's column ...
+MAX_WIDTH = 10.5  # inches (1155 px): ... and is shown there at about its own size
+MIN_PANEL_W = 2.2  # inches: a panel is never squeezed below this to respect MAX_WIDTH
+# font sizes in points: at DPI 110 and the report's column width, 9.5 pt is ≥ 10 px on screen
+TICK_PT, LABEL_PT, TITLE_PT, SUPTITLE_PT = 9.5, 10.0, 10.5, 11.5
 
 
 class PlotSkipped(Exception):
@@ -47,7 +51,10 @@ def new_figure(nrows: int, ncols: int, *, panel: tuple[float, float] = (PANEL_W,
                extra_w: float = 0.0, extra_h: float = 0.6,
                **subplot_kw: object) -> tuple[Figure, np.ndarray]:
     """A headless (Agg) figure with an nrows × ncols grid of axes, as a 2-D array."""
-    width = max(panel[0] * ncols + extra_w, MIN_WIDTH)
+    panel_w = panel[0]
+    if panel_w * ncols + extra_w > MAX_WIDTH:  # narrower panels rather than a shrunken picture
+        panel_w = max(MIN_PANEL_W, (MAX_WIDTH - extra_w) / ncols)
+    width = max(panel_w * ncols + extra_w, MIN_WIDTH)
     fig = Figure(figsize=(width, panel[1] * nrows + extra_h), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)  # explicit Agg canvas: never opens a window, never touches pyplot
     axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
@@ -74,6 +81,6 @@ def hide_unused(axes: np.ndarray, used: int) -> None:
 
 def suptitle(fig: Figure, text: str) -> None:
     """A figure title wrapped to the figure's width, so it is never cut off."""
-    chars = max(40, int(fig.get_figwidth() * 12))
+    chars = max(40, int(fig.get_figwidth() * 10))
     lines = [textwrap.fill(line, chars) for line in text.split("\n")]
-    fig.suptitle("\n".join(lines), fontsize=10)
+    fig.suptitle("\n".join(lines), fontsize=SUPTITLE_PT)

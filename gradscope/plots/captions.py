@@ -53,30 +53,55 @@ def _listing(items: list[str]) -> str:
 
 
 def _power(v: float) -> str:
-    return "n/a (non-finite)" if np.isnan(v) else f"10^{v:.1f}".replace("-0.0", "0.0")
+    return "n/a (non-finite)" if np.isnan(v) else f"10^{v:+.1f}".replace("-0.0", "+0.0")
 
 
-def _ratio_caption(frames: Frames, col: str, what: str) -> str:
+DEAD_LEVEL = -8.0  # log10 of a gradient norm below which a "flat" profile is flat because dead
+
+
+def flat_but_tiny(frames: Frames, col: str, quantity: str) -> list[tuple[str, float]]:
+    """Configurations (at their largest depth) whose profile is flat (|ratio| < 1) while the
+    gradient itself is below 10^DEAD_LEVEL at every layer: uniformly tiny, not healthy."""
+    layers = frames.layers
+    if layers is None or quantity not in layers.columns or col not in frames.runs.columns:
+        return []
+    first = layers[layers["step"] == layers.groupby("run_id")["step"].transform("min")]
+    top = log10(first[quantity]).groupby(first["run_id"]).max()
+    runs = frames.runs.assign(_level=frames.runs["run_id"].map(top))
+    flat = dict(per_config(runs, col))
+    level = dict(per_config(runs, "_level"))
+    return [(name, level[name]) for name, ratio in flat.items()
+            if abs(ratio) < 1 and name in level and level[name] < DEAD_LEVEL]
+
+
+def _ratio_caption(frames: Frames, col: str, what: str, quantity: str) -> str:
     found = per_config(frames.runs, col)
     if not found:
         return f"Per-layer {what} at step 0 ({col} is not in runs.csv, so no summary numbers)."
     (name, value), rest = found[0], found[1:]
-    text = (f"Per-layer {what} at step 0, mean over seeds (a flat line means no decay). "
-            f"{name}: the gradient reaching layer 0 is {_power(value)} of the last layer's.")
+    text = (f"Per-layer {what} at step 0, mean over seeds. A flat line means no decay only "
+            f"where its level is healthy. {name}: the gradient reaching layer 0 is "
+            f"{_power(value)} of the last layer's.")
     if rest:
         others = [f"{n}: {_power(v)}" for n, v in rest]
         text += f" The others at their largest depth: {_listing(others)}."
+    tiny = flat_but_tiny(frames, col, quantity)
+    if tiny:
+        listed = _listing([f"{n} (at most {_power(v)})" for n, v in tiny])
+        text += (f" Flat but not healthy: {listed} — the gradient is uniformly tiny at every "
+                 "layer, so nothing learns.")
     return text
 
 
 def profile_delta(frames: Frames) -> str:
     """Caption of the back-propagated gradient profile."""
-    return _ratio_caption(frames, "delta_ratio_log10", "back-propagated gradient ‖∂L/∂z‖")
+    return _ratio_caption(frames, "delta_ratio_log10", "back-propagated gradient ‖∂L/∂z‖",
+                          "delta_norm")
 
 
 def profile_grad(frames: Frames) -> str:
     """Caption of the weight gradient profile."""
-    return _ratio_caption(frames, "grad_ratio_log10", "weight gradient ‖∂L/∂W‖")
+    return _ratio_caption(frames, "grad_ratio_log10", "weight gradient ‖∂L/∂W‖", "grad_norm")
 
 
 def depth(frames: Frames) -> str:
@@ -106,9 +131,13 @@ def heatmap(frames: Frames) -> str:
         text += (f" Values span from {values.min():+.1f} (layer {int(lo['layer'])}, step "
                  f"{int(lo['step'])}) to {values.max():+.1f} (layer {int(hi['layer'])}, "
                  f"step {int(hi['step'])}).")
-    bad = int(values.isna().sum())
-    if bad:
-        text += f" {bad} cells are grey: a zero or non-finite gradient (a diverged run)."
+    raw = pd.to_numeric(frame["grad_norm"], errors="coerce")
+    zeros, nonfinite = int((raw == 0).sum()), int((~np.isfinite(raw)).sum())
+    if zeros:
+        text += (f" {zeros} grey cells are exact zeros, not a divergence: a ReLU layer at or "
+                 "above has no active unit (dead_frac = 1), so no gradient passes it.")
+    if nonfinite:
+        text += f" {nonfinite} grey cells are non-finite (NaN or ±inf): the run diverged."
     return text
 
 
@@ -128,7 +157,9 @@ def curves(frames: Frames) -> str:
     if "status" in runs.columns:
         n = int((runs["status"] == "diverged").sum())
         if n:
-            text += f" {n} run(s) diverged; their lines stop at the first non-finite step."
+            runs_ = "1 run" if n == 1 else f"{n} runs"
+            text += (f" {runs_} diverged; {'its line stops' if n == 1 else 'their lines stop'} "
+                     "at the first non-finite step.")
     return text
 
 
@@ -138,7 +169,8 @@ def histograms(frames: Frames) -> str:
     chosen = representative_runs(runs[runs["run_id"].isin(hist["run_id"])], 4)
     quantities = sorted(hist["quantity"].astype(str).unique())
     text = (f"Histograms of {', '.join(quantities)} at the first recorded step, for up to 6 "
-            f"layers of {len(chosen)} run(s), as a share of each layer's values.")
+            f"layers of {len(chosen)} run{'' if len(chosen) == 1 else 's'}, as a share of each "
+            "layer's values.")
     grads = [q for q in quantities if "grad" in q or "delta" in q]
     if grads and not chosen.empty:
         q, run = grads[0], chosen.iloc[0]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from gradscope.analysis.configurations import select
-from gradscope.plots.base import NoData, finite, require, suptitle
+from gradscope.analysis.configurations import combos, select
+from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, finite, require, suptitle
 from gradscope.plots.facets import (
     constants,
     draw_lines,
@@ -26,6 +27,33 @@ MAX_PANELS = 8  # each panel is a loss and an accuracy axes
 def smoothing_window(steps: pd.DataFrame) -> int:
     """Steps in the running mean of the curves: about 1/25 of the longest run (1 = none)."""
     return max(1, int(steps["step"].max() + 1) // 25) if len(steps) else 1
+
+
+def coinciding_ends(frame: pd.DataFrame, metric: str,
+                    line_keys: tuple[str, ...]) -> list[tuple[int, float]]:
+    """(how many lines, value) for each group of ≥ 2 lines that end at the same value (within
+    0.2% of it), i.e. lines drawn on top of each other."""
+    ends = []
+    for values in combos(frame, line_keys):
+        mean = select(frame, line_keys, values).groupby("step")[metric].mean().dropna()
+        if len(mean):
+            ends.append(float(mean.iloc[-1]))
+    if len(ends) < 2:
+        return []
+    ends.sort()
+    groups: list[list[float]] = [[ends[0]]]
+    for v in ends[1:]:
+        if abs(v - groups[-1][-1]) <= 2e-3 * max(abs(v), abs(groups[-1][-1]), 1e-12):
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return [(len(g), float(np.mean(g))) for g in groups if len(g) > 1]
+
+
+def coinciding_note(frame: pd.DataFrame, metric: str, line_keys: tuple[str, ...]) -> str:
+    """"3 lines at 0.693" (where they end) for lines drawn on top of each other ('' if none)."""
+    return "\n".join(f"{count} lines at {value:.3g}"
+                     for count, value in coinciding_ends(frame, metric, line_keys))
 
 
 def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
@@ -61,26 +89,28 @@ def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
         sub = select(frame, lay.facets, vals)
         for ax, metric in zip(axes, metrics, strict=True):
             draw_lines(ax, sub, x="step", y=metric, line_keys=lay.lines, style=style,
-                       legend=legend)
+                       legend=legend, stagger=True)
             prefix = metric + (": " if lay.facets else "")
             panel_title(ax, constants(sub, lay.facets), lay.facets, prefix=prefix)
+            hidden = coinciding_note(sub, metric, lay.lines)
+            if hidden:
+                ax.set_title(f"{ax.get_title()}\n({hidden})", fontsize=TICK_PT,
+                             color=ax.title.get_color())
             if metric == "loss" and log_loss:
                 ax.set_yscale("log")
                 # explicit limits: an exploding run's loss (1e266...) must not push matplotlib's
-                # log-axis margins past the float range
-                ax.set_ylim(float(span.min()) / 2, min(float(span.max()) * 2, 1e300))
+                # log-axis margins or tick decades past the float range (1e250 leaves room for both)
+                ax.set_ylim(float(span.min()) / 2, min(float(span.max()) * 2, 1e250))
             if metric == "accuracy":
                 ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel("training step", fontsize=8)
+            ax.set_xlabel("training step", fontsize=LABEL_PT)
             ax.set_ylabel(metric + (" (log scale)" if metric == "loss" and log_loss else ""),
-                          fontsize=8)
-            ax.tick_params(labelsize=8)
+                          fontsize=LABEL_PT)
+            ax.tick_params(labelsize=TICK_PT)
             ax.grid(alpha=0.3)
     smooth = f"running mean over {window} steps, " if window > 1 else ""
-    suptitle(fig, f"Training curves ({smooth}mean over seeds, band = min–max; "
-                 f"a line stops where a run diverged){note}")
+    stops = ("; a line stops where a run diverged"
+             if "status" in runs.columns and (runs["status"] == "diverged").any() else "")
+    suptitle(fig, f"Training curves ({smooth}mean over seeds, band = min–max{stops}){note}")
     finish_legend(fig, legend)
     return fig
-
-
-

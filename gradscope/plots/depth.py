@@ -8,7 +8,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from gradscope.analysis.configurations import select
-from gradscope.plots.base import NoData, finite, require, suptitle
+from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, finite, require, suptitle
 from gradscope.plots.facets import constants, draw_lines, facet_figure, finish_legend, panel_title
 from gradscope.plots.layout import MAX_STYLED_LINES, layout
 from gradscope.plots.profile import style_for
@@ -44,9 +44,9 @@ def depth_summary(runs: pd.DataFrame, *, style: Style | None = None) -> Figure:
             ax.xaxis.set_major_locator(FixedLocator(depths))
             ax.xaxis.set_minor_locator(NullLocator())
             ax.xaxis.set_major_formatter(ScalarFormatter())
-            ax.set_xlabel("depth (hidden layers)", fontsize=8)
-            ax.set_ylabel("log10(layer 0 / last layer)", fontsize=8)
-            ax.tick_params(labelsize=8, labelleft=True)
+            ax.set_xlabel("depth (hidden layers)", fontsize=LABEL_PT)
+            ax.set_ylabel("log10(layer 0 / last layer)", fontsize=LABEL_PT)
+            ax.tick_params(labelsize=TICK_PT, labelleft=True)
             ax.grid(alpha=0.3)
     suptitle(fig, "Gradient at layer 0 relative to the last layer, at step 0\n"
                  f"(0 = no decay; mean over seeds, band = min–max){note}")

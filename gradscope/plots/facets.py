@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from gradscope.analysis.configurations import combos, label, select
-from gradscope.plots.base import NoData, hide_unused, new_figure
+from gradscope.plots.base import LABEL_PT, TITLE_PT, NoData, hide_unused, new_figure
 from gradscope.plots.layout import MAX_FACETS, MAX_STYLED_LINES
 from gradscope.plots.style import Style, activation_colour, shade
 
@@ -61,7 +61,7 @@ def panel_title(ax: Axes, params: dict, keys: Sequence[str], prefix: str = "") -
     """Title a panel with its configuration, in the activation's colour when that is fixed."""
     text = prefix + (label(params, keys) if keys else "")
     colour = activation_colour(params["activation"]) if "activation" in params else "black"
-    ax.set_title(text, fontsize=9, color=colour)
+    ax.set_title(text, fontsize=TITLE_PT, color=colour)
 
 
 def constants(frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, object]:
@@ -72,9 +72,11 @@ def constants(frame: pd.DataFrame, keys: Sequence[str]) -> dict[str, object]:
 
 def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequence[str],
                style: Style, legend: dict[str, Line2D], band: bool = True,
-               markers: bool = False) -> int:
+               markers: bool = False, stagger: bool = False) -> int:
     """One line per combination of `line_keys`: the mean of `y` over seeds at each `x`,
-    with a min–max band; returns how many lines were drawn."""
+    with a min–max band; returns how many lines were drawn. `stagger` puts a few markers on
+    long lines, at a different offset on each line, so that lines lying on top of each other
+    still show every line's markers."""
     lines = combos(frame, line_keys)[:MAX_STYLED_LINES]
     groups: dict[tuple, list[tuple]] = {}
     for values in lines:
@@ -97,8 +99,13 @@ def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequ
             continue
         mk = props.pop("marker")
         markers_here = markers and len(agg) <= 17
-        ax.plot(agg.index, agg["mean"], lw=1.5, ms=3.5, marker=mk if markers_here else None,
-                **props)
+        every = None
+        if stagger and not markers_here and len(agg) > 1:
+            period = max(2, len(agg) // 6)
+            every = (round(drawn * period / max(1, len(lines))) % period, period)
+            markers_here = True
+        ax.plot(agg.index, agg["mean"], lw=1.5, ms=4.5 if every else 3.5,
+                marker=mk if markers_here else None, markevery=every, **props)
         if band and (agg["max"] > agg["min"]).any():
             ax.fill_between(agg.index, agg["min"], agg["max"], color=props["color"], alpha=0.15,
                             lw=0)
@@ -116,7 +123,7 @@ def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequ
             name = label(params, line_keys)
             if "activation" not in line_keys:  # colours are in the panel titles, not here
                 props["color"] = "#444444"
-            handle = Line2D([], [], lw=1.5, marker=mk if markers else None, **props)
+            handle = Line2D([], [], lw=1.5, marker=mk if markers or stagger else None, **props)
         legend.setdefault(name, handle)
     return drawn
 
@@ -125,7 +132,7 @@ def finish_legend(fig: Figure, legend: dict[str, Line2D], title: str = "") -> No
     """A single figure legend outside the axes, on the right."""
     if legend:
         fig.legend(list(legend.values()), list(legend.keys()), loc="outside right center",
-                   fontsize=8, title=title or None, title_fontsize=8, frameon=False)
+                   fontsize=LABEL_PT, title=title or None, title_fontsize=LABEL_PT, frameon=False)
 
 
 def has_values(frame: pd.DataFrame, column: str) -> bool:

@@ -12,7 +12,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from gradscope.analysis.configurations import combos, select, varying_params
-from gradscope.plots.base import NoData, hide_unused, log10, new_figure, require, suptitle
+from gradscope.plots.base import (
+    LABEL_PT,
+    TICK_PT,
+    NoData,
+    hide_unused,
+    log10,
+    new_figure,
+    require,
+    suptitle,
+)
 from gradscope.plots.facets import panel_title
 from gradscope.plots.layout import layout
 
@@ -71,15 +80,15 @@ def gradient_heatmap(layers: pd.DataFrame, runs: pd.DataFrame, *, quantity: str 
         image = ax.pcolormesh(_step_edges(steps), _edges(layer_ids), cells, cmap=cmap,
                               vmin=vmin, vmax=vmax, shading="flat")
         panel_title(ax, {k: run[k] for k in keys}, keys)
-        ax.set_xlabel("training step", fontsize=8)
-        ax.set_ylabel("layer (0 = input side)", fontsize=8)
-        ax.tick_params(labelsize=8)
+        ax.set_xlabel("training step", fontsize=LABEL_PT)
+        ax.set_ylabel("layer (0 = input side)", fontsize=LABEL_PT)
+        ax.tick_params(labelsize=TICK_PT)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     hide_unused(axes, len(chosen))
     if image is not None:
         bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9)
-        bar.set_label(f"log10 {quantity} (grey: non-finite)", fontsize=8)
-        bar.ax.tick_params(labelsize=8)
+        bar.set_label(f"log10 {quantity} (grey: zero or non-finite)", fontsize=LABEL_PT)
+        bar.ax.tick_params(labelsize=TICK_PT)
     suptitle(fig, f"log10 {quantity} per layer during training\n(one run per configuration: "
                  "the deepest net, first seed)")
     return fig

@@ -10,7 +10,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from gradscope.analysis.configurations import varying_params
-from gradscope.plots.base import NoData, new_figure, require, suptitle
+from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, new_figure, require, suptitle
 from gradscope.plots.facets import panel_title
 from gradscope.plots.heatmap import representative_runs
 
@@ -99,13 +99,13 @@ def layer_histograms(hist: pd.DataFrame, runs: pd.DataFrame, *, step: str | int 
                 ax.set_xscale("log")
             panel_title(ax, {k: run[k] for k in keys}, keys, prefix=f"{quantity} at step {at}\n")
             ax.set_xlabel(f"|{quantity}| (log scale; exact zeros not drawn)" if log_x
-                          else quantity, fontsize=8)
-            ax.set_ylabel("share of values", fontsize=8)
-            ax.tick_params(labelsize=8)
+                          else quantity, fontsize=LABEL_PT)
+            ax.set_ylabel("share of values", fontsize=LABEL_PT)
+            ax.tick_params(labelsize=TICK_PT)
             ax.grid(alpha=0.3)
     bar = fig.colorbar(ScalarMappable(norm, cmap), ax=axes.ravel().tolist(), shrink=0.8)
-    bar.set_label("layer (0 = input side)", fontsize=8)
-    bar.ax.tick_params(labelsize=8)
+    bar.set_label("layer (0 = input side)", fontsize=LABEL_PT)
+    bar.ax.tick_params(labelsize=TICK_PT)
     suptitle(fig, "Per-layer histograms (deepest net of each configuration, first seed; "
                  f"up to {MAX_LAYERS} layers each)")
     return fig

@@ -10,7 +10,17 @@ from matplotlib.figure import Figure
 
 from gradscope.analysis.configurations import combos, fmt_value, label, select, varying_params
 from gradscope.analysis.diagnosis.labels import severity
-from gradscope.plots.base import NoData, finite, hide_unused, new_figure, require, suptitle
+from gradscope.plots.base import (
+    LABEL_PT,
+    TICK_PT,
+    TITLE_PT,
+    NoData,
+    finite,
+    hide_unused,
+    new_figure,
+    require,
+    suptitle,
+)
 
 
 def diagnosis_matrix(runs: pd.DataFrame) -> Figure:
@@ -60,19 +70,19 @@ def diagnosis_matrix(runs: pd.DataFrame) -> Figure:
         for i in range(len(rows)):
             for j in range(len(depths)):
                 dark = not np.isnan(cells[i, j]) and abs(norm(cells[i, j]) - 0.5) > 0.3
-                ax.text(j, i, texts[i][j], ha="center", va="center", fontsize=7,
+                ax.text(j, i, texts[i][j], ha="center", va="center", fontsize=TICK_PT,
                         color="white" if dark else "black")
-        ax.set_xticks(range(len(depths)), [fmt_value(d) for d in depths], fontsize=8)
+        ax.set_xticks(range(len(depths)), [fmt_value(d) for d in depths], fontsize=LABEL_PT)
         ax.set_yticks(range(len(rows)),
                       [label(dict(zip(row_keys, r, strict=True)), row_keys) for r in rows],
-                      fontsize=8)
-        ax.set_xlabel("depth (hidden layers)", fontsize=8)
-        ax.set_title(f"init {fmt_value(pvals[0])}" if pvals else "all runs", fontsize=9)
+                      fontsize=LABEL_PT)
+        ax.set_xlabel("depth (hidden layers)", fontsize=LABEL_PT)
+        ax.set_title(f"init {fmt_value(pvals[0])}" if pvals else "all runs", fontsize=TITLE_PT)
     if image is not None:
         bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9)
         bar.set_label("log10 of layer-0 / last-layer ‖∂L/∂z‖\n(blue: vanishing, red: exploding)",
-                      fontsize=8)
-        bar.ax.tick_params(labelsize=8)
+                      fontsize=LABEL_PT)
+        bar.ax.tick_params(labelsize=TICK_PT)
     suptitle(fig, "Diagnosis per configuration\n(text: diagnosis of most seeds; number: "
                  "delta_ratio_log10, mean over seeds)")
     return fig

@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from gradscope.analysis.configurations import combos, run_params, select
-from gradscope.plots.base import NoData, log10, require, suptitle
+from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, log10, new_figure, require, suptitle
 from gradscope.plots.facets import constants, draw_lines, facet_figure, finish_legend, panel_title
 from gradscope.plots.layout import layout
 from gradscope.plots.style import Style
@@ -83,11 +83,47 @@ def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "
         panel_title(ax, constants(sub, lay.facets), lay.facets)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.set_xlabel("layer (0 = input side)", fontsize=8)
-        ax.set_ylabel(f"log10 {quantity}", fontsize=8)
-        ax.tick_params(labelsize=8, labelleft=True)
+        ax.set_xlabel("layer (0 = input side)", fontsize=LABEL_PT)
+        ax.set_ylabel(f"log10 {quantity}", fontsize=LABEL_PT)
+        ax.tick_params(labelsize=TICK_PT, labelleft=True)
     text = QUANTITY_TEXT.get(quantity, quantity)
     suptitle(fig, f"{text[0].upper()}{text[1:]} per layer at step 0\n"
                  f"(mean over seeds, band = min–max){note}")
     finish_legend(fig, legend)
+    return fig
+
+
+def recording_profile(frame: pd.DataFrame) -> Figure:
+    """One recording's δ profile (what `rec.plot()` shows): log10 delta_norm and grad_norm
+    against layer, at the first recorded step (solid) and the last one (dashed)."""
+    require(frame, "the recorder frame", ["step", "layer", "delta_norm"])
+    if len(frame) == 0:
+        raise NoData("nothing recorded yet")
+    steps = sorted(frame["step"].unique())
+    moments = [steps[0]] + ([steps[-1]] if len(steps) > 1 else [])
+    quantities = [q for q in ("delta_norm", "grad_norm") if q in frame.columns]
+    colours = {"delta_norm": "#ff7f0e", "grad_norm": "#1f77b4"}
+    fig, axes = new_figure(1, 1, panel=(6.5, 3.6))
+    ax = axes[0, 0]
+    drawn = 0
+    for quantity in quantities:
+        for k, step in enumerate(moments):
+            at = frame[frame["step"] == step].groupby("layer")[quantity].mean().sort_index()
+            values = log10(at)
+            if values.notna().sum() == 0:
+                continue
+            ax.plot(at.index, values, color=colours[quantity], ls="-" if k == 0 else "--",
+                    marker="o" if k == 0 else "s", ms=4, lw=1.6,
+                    label=f"{QUANTITY_TEXT[quantity]}, step {int(step)}")
+            drawn += 1
+    if not drawn:
+        raise NoData("no finite positive delta_norm or grad_norm recorded")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.set_xlabel("layer (0 = input side)", fontsize=LABEL_PT)
+    ax.set_ylabel("log10 norm", fontsize=LABEL_PT)
+    ax.tick_params(labelsize=TICK_PT)
+    ax.legend(fontsize=TICK_PT, loc="best")
+    suptitle(fig, "Gradient per layer: a line falling towards layer 0 is a vanishing gradient, "
+                  "a rising one an exploding gradient")
     return fig

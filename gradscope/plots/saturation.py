@@ -8,7 +8,17 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from gradscope.analysis.configurations import combos, select
-from gradscope.plots.base import MissingColumns, NoData, log10, new_figure, require, suptitle
+from gradscope.plots.base import (
+    LABEL_PT,
+    TICK_PT,
+    TITLE_PT,
+    MissingColumns,
+    NoData,
+    log10,
+    new_figure,
+    require,
+    suptitle,
+)
 from gradscope.plots.facets import draw_lines, finish_legend, has_values
 from gradscope.plots.layout import layout
 from gradscope.plots.profile import style_for, with_params
@@ -58,13 +68,13 @@ def saturation_profile(layers: pd.DataFrame, runs: pd.DataFrame, *,
             ax = axes[r, c]
             draw_lines(ax, frame[mask], x="layer", y=metric, line_keys=keys, style=style,
                        legend=legend, band=False)
-            ax.set_title(f"{METRICS[metric]}\nat the {moment}", fontsize=9)
+            ax.set_title(f"{METRICS[metric]}\nat the {moment}", fontsize=TITLE_PT)
             if metric != "update_ratio":
                 ax.set_ylim(-0.03, 1.03)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel("layer (0 = input side)", fontsize=8)
-            ax.set_ylabel(METRICS[metric], fontsize=8)
-            ax.tick_params(labelsize=8)
+            ax.set_xlabel("layer (0 = input side)", fontsize=LABEL_PT)
+            ax.set_ylabel(METRICS[metric], fontsize=LABEL_PT)
+            ax.tick_params(labelsize=TICK_PT)
             ax.grid(alpha=0.3)
     suptitle(fig, "Saturated / dead units and update ratio per layer (largest depth of each "
                  "configuration, mean over seeds)")

@@ -1,8 +1,13 @@
-"""build_report: plots/, report.md and a self-contained report.html from a sweep's CSVs alone."""
+"""build_report: plots/, report.md and a self-contained report.html from a sweep's CSVs alone.
+
+The page reads headline first: what happened in one sentence, the diagnosis matrix and the
+δ profile, the per-configuration table, the other plots, what was run, and the per-run
+findings last (collapsed)."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -13,18 +18,23 @@ from gradscope.analysis.frames import Frames
 from gradscope.core.atomic import write_atomic
 from gradscope.plots.base import DPI, PlotSkipped
 from gradscope.plots.registry import PLOTS
-from gradscope.report.document import Block, Heading, Image, Para
+from gradscope.report.document import Block, Contents, Heading, Image, Para
 from gradscope.report.html import render_html
 from gradscope.report.markdown import render_markdown
 from gradscope.report.sections import (
-    comparison_section,
-    config_section,
-    diagnosis_section,
-    manifest_extra,
-    problem_section,
+    configuration_section,
+    error_section,
+    findings_section,
+    headline_blocks,
+    setup_section,
     sweep_name,
 )
 from gradscope.sweeps.results import load_results
+
+AT_A_GLANCE = ("matrix", "profile_delta")  # the one-picture summary and the δ profile
+HIST_HINT = ("Per-layer histograms were not recorded. Add `hist = true` to the [fixed] table "
+             "of the config (or pass --hist to `gradscope run`) and run the sweep again to see "
+             "them.")
 
 
 def _skip_text(missing: dict[str, list[str]], frames: Frames) -> str:
@@ -47,35 +57,57 @@ def png_bytes(fig: Figure) -> bytes:
     return out.getvalue()
 
 
-def plot_section(frames: Frames, plot_dir: Path) -> tuple[list[Block], dict[str, bytes]]:
-    """Draw every registered plot into `plot_dir`; a plot that cannot be drawn gets a line."""
-    blocks: list[Block] = [Heading(2, "Plots")]
+def draw_plot(name: str, frames: Frames, plot_dir: Path,
+              images: dict[str, bytes]) -> list[Block]:
+    """Draw one registered plot into `plot_dir`: its title and figure, or a line saying why not."""
+    spec = PLOTS.get(name)
+    target = plot_dir / f"{name}.png"
+    blocks: list[Block] = [Heading(3, spec.title)]
+    missing = spec.missing(frames)
+    try:
+        if missing:
+            raise PlotSkipped(_skip_text(missing, frames))
+        png = png_bytes(spec.draw(frames))
+    except PlotSkipped as exc:
+        text = str(exc) if str(exc).startswith("skipped") else f"skipped: {exc}"
+        target.unlink(missing_ok=True)  # no stale picture from an earlier report
+        return blocks + [Para(f"{text}.", note=True)]
+    except Exception as exc:  # noqa: BLE001 - one bad plot must not cost the whole report
+        target.unlink(missing_ok=True)
+        return blocks + [Para(f"skipped: drawing failed ({type(exc).__name__}: {exc}).",
+                              note=True)]
+    write_atomic(target, png)
+    rel = f"plots/{target.name}"
+    images[rel] = png
+    return blocks + [Image(rel, spec.title, spec.caption(frames))]
+
+
+def plot_sections(frames: Frames, plot_dir: Path) -> tuple[list[Block], list[Block],
+                                                            dict[str, bytes]]:
+    """The at-a-glance plots and the other plots (histograms only when hist.csv exists);
+    runs that stopped with an error have nothing to draw and are left out."""
     images: dict[str, bytes] = {}
+    drawable = frames.runs[frames.runs["status"].astype(str) != "error"]
+    if drawable.empty:
+        for name in PLOTS.names():
+            (plot_dir / f"{name}.png").unlink(missing_ok=True)
+        return [], [Heading(2, "Plots"),
+                    Para("No run finished, so there is nothing to plot.", note=True)], images
+    frames = replace(frames, runs=drawable)
+    glance: list[Block] = [Heading(2, "At a glance")]
+    for name in AT_A_GLANCE:
+        glance += draw_plot(name, frames, plot_dir, images)
+    rest: list[Block] = [Heading(2, "Plots")]
     for name in PLOTS.names():
-        spec = PLOTS.get(name)
-        target = plot_dir / f"{name}.png"
-        blocks.append(Heading(3, spec.title))
-        missing = spec.missing(frames)
-        try:
-            if missing:
-                raise PlotSkipped(_skip_text(missing, frames))
-            fig = spec.draw(frames)
-            png = png_bytes(fig)
-        except PlotSkipped as exc:
-            text = str(exc) if str(exc).startswith("skipped") else f"skipped: {exc}"
-            blocks.append(Para(f"{text}.", note=True))
-            target.unlink(missing_ok=True)  # no stale picture from an earlier report
+        if name in AT_A_GLANCE:
             continue
-        except Exception as exc:  # noqa: BLE001 - one bad plot must not cost the whole report
-            blocks.append(Para(f"skipped: drawing failed ({type(exc).__name__}: {exc}).",
-                               note=True))
-            target.unlink(missing_ok=True)
+        if name == "histograms" and frames.hist is None:
+            (plot_dir / "histograms.png").unlink(missing_ok=True)
             continue
-        write_atomic(target, png)
-        rel = f"plots/{target.name}"
-        images[rel] = png
-        blocks.append(Image(rel, spec.title, spec.caption(frames)))
-    return blocks, images
+        rest += draw_plot(name, frames, plot_dir, images)
+    if frames.hist is None:
+        rest.append(Para(HIST_HINT, note=True))
+    return glance, rest, images
 
 
 def build_report(out_dir: str | Path) -> Path:
@@ -87,19 +119,18 @@ def build_report(out_dir: str | Path) -> Path:
     plot_dir.mkdir(exist_ok=True)
     name = sweep_name(frames, out.resolve().name)
     title = f"gradscope report: {name}"
-    blocks: list[Block] = [Heading(1, title),
+    glance, plots, images = plot_sections(frames, plot_dir)
+    blocks: list[Block] = [Heading(1, title), *headline_blocks(frames),
                            Para(f"Built by gradscope {__version__} from the CSV files in "
-                                f"{out.resolve().name}/ (no re-training).")]
-    blocks += [Para(n, note=True) for n in notes]
-    extra = manifest_extra(frames.manifest)
-    blocks += config_section(frames, out.resolve().name)
-    if extra:
-        blocks.append(Para(extra))
-    blocks += diagnosis_section(frames)
-    blocks += comparison_section(frames)
-    plots, images = plot_section(frames, plot_dir)
+                                f"{out.as_posix().rstrip('/')}/ (no re-training).", note=True),
+                           *(Para(n, note=True) for n in notes),
+                           Contents()]
+    blocks += error_section(frames)
+    blocks += glance
+    blocks += configuration_section(frames)
     blocks += plots
-    blocks += problem_section(frames)
+    blocks += setup_section(frames, out.resolve().name)
+    blocks += findings_section(frames)
     write_atomic(out / "report.md", render_markdown(blocks).encode("utf-8"))
     html_path = out / "report.html"
     write_atomic(html_path, render_html(blocks, images, title).encode("utf-8"))

@@ -1,4 +1,5 @@
-"""The sections of a report (what was run, runs by diagnosis, diverged runs) as document blocks."""
+"""The sections of a report as document blocks: the headline, errors, the per-configuration
+table, what was run, and the per-run findings (collapsed)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from typing import Any
 import pandas as pd
 
 from gradscope.analysis.configurations import (
+    combos,
     fmt_value,
     label,
     level_key,
     run_params,
+    select,
     varying_params,
 )
-from gradscope.analysis.diagnosis.labels import display_order
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.measured_vs_theory import compare_configs
-from gradscope.report.document import Block, Heading, Para, Table
+from gradscope.analysis.summary import headline, plural, run_labels, worst_line
+from gradscope.report.document import Block, Details, Heading, Para, Table
 
-NUMBERS = ["delta_ratio_log10", "grad_ratio_log10", "final_loss", "final_accuracy"]
+RUN_NUMBERS = ["delta_ratio_log10", "grad_ratio_log10", "final_loss", "final_accuracy"]
 
 
 def cell(value: object) -> str:
@@ -40,8 +43,131 @@ def sweep_name(frames: Frames, fallback: str) -> str:
     return fallback
 
 
-def config_section(frames: Frames, out_name: str) -> list[Block]:
-    """What was run: counts, then one row per run parameter with its value(s)."""
+def description(frames: Frames) -> str:
+    """The config's `description` (manifest.json), or ''."""
+    config = frames.manifest.get("config")
+    for source in (config if isinstance(config, Mapping) else {}, frames.manifest):
+        if isinstance(source.get("description"), str) and source["description"].strip():
+            return source["description"].strip()
+    return ""
+
+
+def headline_blocks(frames: Frames) -> list[Block]:
+    """The config's description, the one-sentence summary and the worst run."""
+    blocks: list[Block] = []
+    if description(frames):
+        blocks.append(Para(description(frames)))
+    blocks.append(Para(headline(frames.runs), lead=True))
+    worst = worst_line(frames.runs)
+    if worst:
+        blocks.append(Para(worst))
+    return blocks
+
+
+def _errors(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"].astype(str) == "error"]
+
+
+def error_section(frames: Frames) -> list[Block]:
+    """The runs that stopped with an error, one row per distinct message (none: no section)."""
+    runs = frames.runs
+    failed = _errors(runs)
+    if failed.empty:
+        return []
+    text = (failed["findings"].astype(str).where(failed["findings"].notna(), "(no message)")
+            if "findings" in runs.columns else pd.Series("(no message)", index=failed.index))
+    keys = varying_params(runs)
+    rows = []
+    for message, group in failed.groupby(text, sort=False):
+        names = [label({k: r[k] for k in keys}, keys) for _, r in group.iterrows()] if keys \
+            else []
+        shown = ", ".join(dict.fromkeys(names[:4])) + (" …" if len(names) > 4 else "")
+        rows.append((str(len(group)), shown or "all runs", str(message)))
+    ok = len(runs) - len(failed)
+    return [Heading(2, "Errors"),
+            Para(f"{plural(len(failed), 'run')} of {len(runs)} stopped with an error"
+                 + (f"; the rest of this report describes the other {ok}." if ok else
+                    "; no run finished, so there is nothing else to report.")),
+            Table(("runs", "configurations", "error"), tuple(rows))]
+
+
+def _spread(values: pd.Series) -> str:
+    """'mean ± half-range' of the finite values ('' if none; the mean alone for one value)."""
+    v = pd.to_numeric(values, errors="coerce")
+    v = v[v.map(lambda x: math.isfinite(x))]
+    if v.empty:
+        return ""
+    if len(v) == 1 or v.max() == v.min():
+        return f"{v.mean():+.2f}"
+    return f"{v.mean():+.2f}\u00a0±\u00a0{(v.max() - v.min()) / 2:.2f}"  # never split
+
+
+def _diagnoses(labels: pd.Series) -> str:
+    counts = labels.value_counts()
+    if len(counts) == 1:
+        return f"{counts.index[0]} ×{counts.iloc[0]}" if counts.iloc[0] > 1 else counts.index[0]
+    return ", ".join(f"{d} {n}" for d, n in counts.items())
+
+
+def _ratio_cell(measured: float, predicted: float, rel: float) -> str:
+    if not (isinstance(measured, float) and math.isfinite(measured)):
+        return ""
+    text = f"{measured:.3g}"
+    if isinstance(predicted, float) and math.isfinite(predicted):
+        text += f" / {predicted:.3g}"
+        if isinstance(rel, float) and math.isfinite(rel):
+            text += f" ({rel:+.0%})"
+    return text
+
+
+def configuration_section(frames: Frames) -> list[Block]:
+    """One row per configuration, seeds collapsed: diagnoses, mean ± half-range of the
+    ratios, the measured against the predicted per-layer ratio, final loss and accuracy."""
+    runs = frames.runs
+    keys = varying_params(runs)
+    compare = pd.DataFrame()
+    layers = frames.layers
+    if layers is not None and {"run_id", "step", "layer", "delta_norm", "fan_in",
+                               "fan_out"} <= set(layers.columns):
+        compare = compare_configs(layers, runs, keys)
+    header = ["configuration", "runs", "diagnosis", "log10 ‖δ‖ ratio", "log10 ‖∂W‖ ratio",
+              "per-layer ‖δ‖² ratio: measured / theory", "final loss", "final accuracy"]
+    rows = []
+    for vals in combos(runs, keys):
+        sub = select(runs, keys, vals)
+        name = label(dict(zip(keys, vals, strict=True)), keys) if keys else "all runs"
+        theory = select(compare, keys, vals) if len(compare) else compare
+        ratio = ""
+        if len(theory):
+            t = theory.iloc[0]
+            ratio = _ratio_cell(float(t["measured_ratio"]), float(t["predicted_ratio"]),
+                                float(t["rel_error"]))
+        loss = pd.to_numeric(sub.get("final_loss", pd.Series(dtype=float)), errors="coerce")
+        acc = pd.to_numeric(sub.get("final_accuracy", pd.Series(dtype=float)),
+                            errors="coerce")
+        rows.append((name, str(len(sub)), _diagnoses(run_labels(sub)),
+            _spread(sub.get("delta_ratio_log10", pd.Series(dtype=float))),
+            _spread(sub.get("grad_ratio_log10", pd.Series(dtype=float))),
+            ratio, cell(float(loss.mean())) if loss.notna().any() else "",
+            f"{acc.mean():.0%}" if acc.notna().any() else ""))
+    seeds = runs["seed"].nunique() if "seed" in runs.columns else 1
+    return [
+        Heading(2, "Per configuration"),
+        Para(f"One row per configuration ({plural(seeds, 'seed')} each). The ratios are log10 "
+             "of layer 0's gradient over the last layer's at step 0 (0 = no decay, −k = k "
+             "orders of magnitude lost on the way to the input), mean ± half the range over "
+             "seeds; δ = ∂L/∂z is the back-propagated signal, ∂W the weight gradient. The "
+             "per-layer ratio is the geometric mean over the hidden layers of "
+             "‖δ_l‖²/‖δ_l+1‖² (< 1 vanishing, > 1 exploding) against mean-field theory "
+             "(Poole et al. 2016; Schoenholz et al. 2017), which assumes wide layers: expect "
+             "agreement within a few percent at width ≥ 500; blank where the theory does not "
+             "cover the configuration."),
+        Table(tuple(header), tuple(rows)),
+    ]
+
+
+def setup_section(frames: Frames, shown_path: str) -> list[Block]:
+    """What was run: counts, the varying parameters, the fixed ones, versions and machine."""
     runs = frames.runs
     params = run_params(runs)
     varying = varying_params(runs)
@@ -50,22 +176,33 @@ def config_section(frames: Frames, out_name: str) -> list[Block]:
     status = ", ".join(f"{n} {s}" for s, n in runs["status"].astype(str).value_counts().items())
     blocks: list[Block] = [
         Heading(2, "What was run"),
-        Para(f"Sweep {sweep_name(frames, out_name)}: {len(runs)} runs "
-             f"({n_configs} configurations × {seeds} seed(s)); status: {status or 'none'}."),
+        Para(f"Sweep {sweep_name(frames, shown_path)}: {plural(len(runs), 'run')} "
+             f"({plural(n_configs, 'configuration')} × {plural(seeds, 'seed')}); status: "
+             f"{status or 'none'}."),
     ]
-    manifest = frames.manifest
-    when = [f"{k}: {manifest[k]}" for k in ("started", "finished") if manifest.get(k)]
-    versions = manifest.get("versions")
-    if isinstance(versions, Mapping):
-        when.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    if when:
-        blocks.append(Para("; ".join(when) + "."))
-    rows = []
+    rows, fixed = [], []
     for p in params:
         values = sorted(runs[p].drop_duplicates().tolist(), key=lambda v, p=p: level_key(p, v))
-        kind = "varies" if p in varying or (p == "seed" and len(values) > 1) else "fixed"
-        rows.append((p, kind, ", ".join(fmt_value(v) for v in values)))
-    blocks.append(Table(("parameter", "role", "value(s)"), tuple(rows)))
+        if p in varying or (p == "seed" and len(values) > 1):
+            rows.append((p, ", ".join(fmt_value(v) for v in values)))
+        else:
+            fixed.append(f"{p} {fmt_value(values[0])}" if values else p)
+    if rows:
+        blocks.append(Table(("varies", "values"), tuple(rows)))
+    if fixed:
+        blocks.append(Para("Fixed: " + ", ".join(fixed) + "."))
+    manifest = frames.manifest
+    when = [f"{k}: {manifest[k]}" for k in ("start", "end", "started", "finished")
+            if manifest.get(k)]
+    versions = manifest.get("versions")
+    if isinstance(versions, Mapping):
+        when.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()
+                                             if str(v).strip()))
+    if when:
+        blocks.append(Para("; ".join(when) + "."))
+    machine = manifest_extra(manifest)
+    if machine:
+        blocks.append(Para(machine))
     return blocks
 
 
@@ -73,7 +210,11 @@ def _run_rows(runs: pd.DataFrame, subset: pd.DataFrame,
               columns: list[str]) -> tuple[tuple[str, ...], ...]:
     """One row per run of `subset`, labelled by the parameters that vary over all `runs`."""
     keys = varying_params(runs, include_seed=True)
-    ordered = subset.sort_values([*keys, "run_id"], kind="stable") if keys else subset
+    ordered = subset
+    if keys:
+        order = sorted(range(len(subset)), key=lambda i: tuple(
+            level_key(k, subset.iloc[i][k]) for k in keys))
+        ordered = subset.iloc[order]
     return tuple(
         (str(r["run_id"]), label({k: r[k] for k in keys}, [k for k in keys if k != "seed"]),
          *([fmt_value(r["seed"])] if "seed" in keys else []),
@@ -87,92 +228,29 @@ def _run_header(runs: pd.DataFrame, columns: list[str]) -> tuple[str, ...]:
     return ("run_id", "configuration", *seed, *columns)
 
 
-def diagnosis_section(frames: Frames) -> list[Block]:
-    """Runs by diagnosis: a count table, then the runs of each diagnosis."""
+def findings_section(frames: Frames) -> list[Block]:
+    """Every run with its numbers and its one-sentence finding, collapsed in the HTML page;
+    then the diverged runs with their first non-finite step."""
     runs = frames.runs
-    found = runs["diagnosis"].astype(str).unique().tolist()
-    order = display_order(found)
-    keys = varying_params(runs)
-    summary = []
-    for d in order:
-        sub = runs[runs["diagnosis"].astype(str) == d]
-        n_conf = len(sub[keys].drop_duplicates()) if keys else 1
-        summary.append((d, str(len(sub)), str(n_conf)))
-    blocks: list[Block] = [Heading(2, "Runs by diagnosis"),
-                           Table(("diagnosis", "runs", "configurations"), tuple(summary))]
-    columns = [c for c in NUMBERS if c in runs.columns] + (
+    columns = ["diagnosis"] + [c for c in RUN_NUMBERS if c in runs.columns] + (
         ["findings"] if "findings" in runs.columns else [])
-    for d in order:
-        sub = runs[runs["diagnosis"].astype(str) == d]
-        blocks += [Heading(3, f"{d} ({len(sub)})"),
-                   Table(_run_header(runs, columns), _run_rows(runs, sub, columns))]
-    return blocks
-
-
-def comparison_section(frames: Frames) -> list[Block]:
-    """Measured against predicted: per configuration the per-layer ‖δ‖² ratio at step 0, the
-    mean-field prediction and the relative error (see gradscope.compare)."""
-    layers = frames.layers
-    blocks: list[Block] = [Heading(2, "Measured vs predicted")]
-    needed = {"run_id", "step", "layer", "delta_norm", "fan_in", "fan_out"}
-    if layers is None or not needed <= set(layers.columns):
-        return blocks + [Para("Not available: layers.csv lacks delta_norm, fan_in or fan_out.",
-                              note=True)]
-    runs = frames.runs
-    keys = varying_params(runs)
-    table = compare_configs(layers, runs, keys)
-    if table.empty:
-        return blocks + [Para("No run has per-layer rows to compare.", note=True)]
-    blocks.append(Para(
-        "Per-layer ratio = geometric mean over the hidden Dense layers of "
-        "‖δ_l‖²/‖δ_l+1‖² at step 0 (δ = dL/dz; < 1 vanishing, > 1 exploding), measured "
-        "(geometric mean over seeds) and predicted by mean-field theory (Poole et al. 2016; "
-        "Schoenholz et al. 2017) for the same activation, initialisation, widths, depth and "
-        "normalisation; relative error = measured / predicted − 1. The theory assumes wide "
-        "layers and independent inputs, so expect agreement within a few percent at width "
-        "≥ 500 for plain and residual nets; normalised nets fed a 2-feature dataset depart "
-        "from it near the input. Blank: the theory does not cover the configuration."))
-    if keys:
-        order = sorted(range(len(table)), key=lambda i: tuple(
-            level_key(k, table.iloc[i][k]) for k in keys))
-        table = table.iloc[order]
-    rows = []
-    for _, r in table.iterrows():
-        name = label({k: r[k] for k in keys}, keys) if keys else "all runs"
-        rel = r["rel_error"]
-        rows.append((name, str(int(r["runs"])), cell(r["measured_ratio"]),
-                     cell(r["predicted_ratio"]),
-                     f"{rel:+.1%}" if isinstance(rel, float) and math.isfinite(rel) else ""))
-    blocks.append(Table(("configuration", "runs", "measured ratio", "predicted ratio",
-                         "relative error"), tuple(rows)))
-    return blocks
-
-
-def problem_section(frames: Frames) -> list[Block]:
-    """The diverged runs (and the runs that failed with an error, if any)."""
-    runs = frames.runs
-    blocks: list[Block] = [Heading(2, "Diverged runs")]
-    status = runs["status"].astype(str)
-    diverged = runs[status == "diverged"]
-    cols = [c for c in ("first_nonfinite_step", "findings") if c in runs.columns]
-    if diverged.empty:
-        blocks.append(Para("No run diverged."))
-    else:
-        blocks.append(Para(f"{len(diverged)} run(s) produced a non-finite loss or gradient; "
-                           "training stopped at the first non-finite step."))
-        blocks.append(Table(_run_header(runs, cols), _run_rows(runs, diverged, cols)))
-    failed = runs[status == "error"]
-    if not failed.empty:
-        cols = [c for c in ("findings",) if c in runs.columns]
-        blocks += [Heading(2, "Failed runs"),
-                   Para(f"{len(failed)} run(s) stopped with an error (message in findings)."),
-                   Table(_run_header(runs, cols), _run_rows(runs, failed, cols))]
+    blocks: list[Block] = [Heading(2, "Per-run findings"), Details(
+        f"Show all {plural(len(runs), 'run')} with their findings",
+        (Table(_run_header(runs, columns), _run_rows(runs, runs, columns)),))]
+    diverged = runs[runs["status"].astype(str) == "diverged"]
+    if not diverged.empty:
+        cols = [c for c in ("first_nonfinite_step", "findings") if c in runs.columns]
+        blocks += [Heading(3, "Diverged runs"),
+                   Para(f"{plural(len(diverged), 'run')} produced a non-finite loss or gradient; "
+                        "training stopped at the first non-finite step."),
+                   Table(_run_header(runs, cols), _run_rows(runs, diverged, cols))]
     return blocks
 
 
 def manifest_extra(manifest: Mapping[str, Any]) -> str:
-    """The machine line of manifest.json, if any."""
+    """The machine line of manifest.json, if any (fields with an empty value left out)."""
     machine = manifest.get("machine")
     if isinstance(machine, Mapping):
-        return "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + "."
+        parts = [f"{k} {v}" for k, v in machine.items() if str(v).strip()]
+        return "Machine: " + ", ".join(parts) + "." if parts else ""
     return ""

@@ -139,7 +139,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _float_text(x: float) -> str:
-    return repr(float(x))
+    return repr(float(x) + 0.0)  # + 0.0 turns -0.0 (a norm of exact zeros) into 0.0
 
 
 def consolidate(out_dir: str | Path, run_ids: Iterable[str]) -> dict[str, pd.DataFrame]:

@@ -22,6 +22,7 @@ from gradscope.sweeps.preflight import preflight
 from gradscope.sweeps.progress import Progress
 from gradscope.sweeps.run import RunResult, execute_run
 from gradscope.sweeps.store import PartStore, consolidate
+from gradscope.sweeps.summary_html import sweep_html
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class SweepResult:
         """Each distinct error message of the failed runs, once, in run_id order."""
         failed = self.runs.loc[self.runs["status"] == "error", "findings"]
         return list(dict.fromkeys(str(f) for f in failed))
+
+    def _repr_html_(self) -> str:
+        """The headline and one row per configuration, as HTML (shown by Jupyter)."""
+        return sweep_html(self.out, self.runs, self.ran, self.resumed)
+
 
 
 def _now() -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from gradscope.analysis.diagnosis.evidence import Evidence, gather
+from gradscope.analysis.diagnosis.html import diagnosis_html
 from gradscope.analysis.diagnosis.labels import BY_NAME
 from gradscope.analysis.diagnosis.phrases import evidence_note
 from gradscope.analysis.diagnosis.remedies import rank_remedies
@@ -31,6 +32,11 @@ class Diagnosis:
     first_bad_layer: int | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     remedies: tuple[str, ...] = ()
+
+    def _repr_html_(self) -> str:
+        """The label, finding, evidence and remedies as HTML (shown by Jupyter)."""
+        return diagnosis_html(self.label, self.finding, self.first_bad_layer, self.evidence,
+                              self.remedies)
 
 
 def finding(ev: Evidence, v: Verdict) -> str:
