@@ -33,6 +33,7 @@ _export("gradscope.nn.initializers", "INITIALIZERS", "Initializer", "get_initial
 _export("gradscope.nn.gradcheck", "gradcheck", "GradcheckResult", "GradcheckError")
 # recording
 _export("gradscope.recording.recorder", "GradientRecorder")
+_export("gradscope.text.layer_table", "layer_table")
 # training
 _export("gradscope.training.losses", "LOSSES", "Loss", "loss")
 _export("gradscope.training.optimizers", "OPTIMIZERS", "Optimizer", "make_optimizer",
@@ -144,6 +145,7 @@ if TYPE_CHECKING:  # static tools see the eager imports
     from gradscope.sweeps.run import RunResult, execute_run  # noqa: F401
     from gradscope.sweeps.sweep import SweepResult, run_single, run_sweep  # noqa: F401
     from gradscope.sweeps.tryfix import try_fixes  # noqa: F401
+    from gradscope.text.layer_table import layer_table  # noqa: F401
     from gradscope.theory import critical_sigma_w2, sigma_w2_of  # noqa: F401
     from gradscope.theory import predict as theory_predict  # noqa: F401
     from gradscope.training.datasets import DATASETS, Dataset, from_arrays, load_dataset  # noqa

@@ -92,7 +92,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     parser.add_argument("--quick", action="store_true", help="only the smallest shape, 1 repeat")
+    parser.add_argument("--torch", action="store_true",
+                        help="instead: the cost of gradscope.torch.watch in a PyTorch loop")
     args = parser.parse_args(argv)
+    if args.torch:
+        from gradscope.torch.bench import main as torch_main  # needs the torch extra
+
+        torch_main(args.repeat, args.quick)
+        return
     shapes, repeat = (SHAPES[:1], 1) if args.quick else (SHAPES, args.repeat)
     print(f"gradscope benchmark: float64, {STEPS} SGD steps, ReLU + He, best of {repeat}")
     head = (f"{'depth×width×batch':>18} {'recorded':>10} {'plain':>10} {'raw matmul':>11}"

@@ -128,10 +128,21 @@ class GradientRecorder:
         self._buffer.add_layers(len(self._slots))
         return len(self._slots) - 1
 
+    def attach_adapter(self, adapter: Any) -> None:
+        """Register a framework adapter (e.g. gradscope.torch's watcher) that writes into
+        `buffer`: its `flush()` runs before a frame is made, its `remove()` on `detach()`."""
+        self.__dict__.setdefault("_adapters", []).append(adapter)
+
+    def _flush_adapters(self) -> None:
+        for adapter in self.__dict__.get("_adapters", ()):
+            adapter.flush()
+
     def detach(self) -> None:
         """Remove every hook this recorder attached (the recorded data stays)."""
         if self._hooks is not None:
             self._hooks.remove()
+        for adapter in self.__dict__.pop("_adapters", ()):
+            adapter.remove()
 
     def __enter__(self) -> GradientRecorder:
         return self
@@ -240,12 +251,14 @@ class GradientRecorder:
     def to_frame(self) -> pd.DataFrame:
         """One row per recorded (step, layer): the identity columns and the statistics
         (ConfigError when layers logged by name have no known input → output order)."""
+        self._flush_adapters()
         self._log.complete()
         return layer_frame(self._buffer, self._slots, self._order())
 
     def hist_frame(self) -> pd.DataFrame:
         """Tidy histogram rows (step, layer, quantity, bin_lo, bin_hi, count), zero bins left out;
         empty unless the recorder was created with hist=True."""
+        self._flush_adapters()
         self._log.complete()
         return hist_frame(self._buffer, self._order())
 
