@@ -9,7 +9,7 @@ plots | text ← report ← cli.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gradscope._version import __version__
 
@@ -83,77 +83,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-if TYPE_CHECKING:  # static tools see the eager imports
-    from gradscope import theory  # noqa: F401
-    from gradscope.analysis.chain_rule import deep_chain, one_neuron, two_weights  # noqa: F401
-    from gradscope.analysis.diagnosis import (  # noqa: F401
-        REMEDIES,
-        Diagnosis,
-        diagnose,
-        rank_remedies,
-    )
-    from gradscope.analysis.jacobian import (  # noqa: F401
-        JacobianSpectrum,
-        input_output_jacobian,
-        jacobian_spectrum,
-        spectrum_vs_depth,
-    )
-    from gradscope.analysis.measured_vs_theory import (  # noqa: F401
-        compare_configs,
-        compare_runs,
-        predicted_profile,
-    )
-    from gradscope.core.errors import ConfigError, DataError, GradscopeError, ShapeError  # noqa
-    from gradscope.nn.activations import ACTIVATIONS, ActivationFn, get_activation  # noqa: F401
-    from gradscope.nn.gradcheck import GradcheckError, GradcheckResult, gradcheck  # noqa: F401
-    from gradscope.nn.initializers import (  # noqa: F401
-        INITIALIZERS,
-        Initializer,
-        get_initializer,
-        initialize,
-        variance_scaling,
-    )
-    from gradscope.nn.layers import (  # noqa: F401
-        ELU,
-        GELU,
-        Activation,
-        BatchNorm,
-        Dense,
-        HandleGroup,
-        Layer,
-        LayerNorm,
-        LeakyReLU,
-        Linear,
-        ReLU,
-        RemovableHandle,
-        Residual,
-        Sequential,
-        Sigmoid,
-        Softplus,
-        Tanh,
-        register_hooks,
-    )
-    from gradscope.nn.mlp import NORMS, mlp  # noqa: F401
-    from gradscope.recording.recorder import GradientRecorder  # noqa: F401
-    from gradscope.report import build_report  # noqa: F401
-    from gradscope.report.spectrum import isometry_study  # noqa: F401
-    from gradscope.sweeps.config import RunConfig  # noqa: F401
-    from gradscope.sweeps.grid import Sweep, load_sweep, parse_sweep  # noqa: F401
-    from gradscope.sweeps.results import diagnose_sweep  # noqa: F401
-    from gradscope.sweeps.run import RunResult, execute_run  # noqa: F401
-    from gradscope.sweeps.sweep import SweepResult, run_single, run_sweep  # noqa: F401
-    from gradscope.sweeps.tryfix import try_fixes  # noqa: F401
-    from gradscope.text.layer_table import layer_table  # noqa: F401
-    from gradscope.theory import critical_sigma_w2, sigma_w2_of  # noqa: F401
-    from gradscope.theory import predict as theory_predict  # noqa: F401
-    from gradscope.training.datasets import DATASETS, Dataset, from_arrays, load_dataset  # noqa
-    from gradscope.training.loop import History, train  # noqa: F401
-    from gradscope.training.losses import LOSSES, Loss, loss  # noqa: F401
-    from gradscope.training.optimizers import (  # noqa: F401
-        OPTIMIZERS,
-        Optimizer,
-        global_grad_norm,
-        make_optimizer,
-    )
