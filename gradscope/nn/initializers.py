@@ -23,12 +23,15 @@ class Initializer:
 
     `draw(param)` returns `init(shape, rng, dtype)`; `variance(param, fan_in, fan_out)` is the
     entries' variance Var(W_ij), which the mean-field theory reads (as σ_w² = Var(W)·fan_in);
-    `param` is the number after the colon, `default` when none is given.
+    `param` is the number after the colon, `default` when none is given. `family` is the
+    distribution of a single entry ("normal" or "uniform"; None for a matrix-only initialiser
+    such as orthogonal): a bias vector drawn by this name (`bias_init`) comes from it.
     """
 
     draw: Callable[[float | None], InitFn]
     variance: Callable[[float | None, int, int], float]
     default: float | None = None
+    family: str | None = "normal"
 
     def make(self, param: float | None = None) -> InitFn:
         """The init function for `param` (None: the default)."""
@@ -62,7 +65,8 @@ def variance_scaling(scale: float, mode: str, distribution: str) -> InitFn:
 
 def _scaled(scale: float, mode: str, distribution: str) -> Initializer:
     return Initializer(lambda param: variance_scaling(scale, mode, distribution),
-                       lambda param, fan_in, fan_out: scale / _fan(mode, fan_in, fan_out))
+                       lambda param, fan_in, fan_out: scale / _fan(mode, fan_in, fan_out),
+                       family=distribution)
 
 
 def _normal(std: float) -> InitFn:
@@ -95,7 +99,8 @@ def _glorot2010(param: float | None) -> InitFn:
 
 INITIALIZERS.add("normal", Initializer(_normal, lambda std, fi, fo: std**2, 0.01),
                  "N(0, std²); normal:STD (default 0.01)", param=True, shown="normal:STD")
-INITIALIZERS.add("uniform", Initializer(_uniform, lambda limit, fi, fo: limit**2 / 3.0, 0.05),
+INITIALIZERS.add("uniform", Initializer(_uniform, lambda limit, fi, fo: limit**2 / 3.0, 0.05,
+                                        "uniform"),
                  "U[-limit, limit]; uniform:LIMIT (default 0.05)", param=True,
                  shown="uniform:LIMIT")
 INITIALIZERS.add("xavier", _scaled(1.0, "fan_avg", "uniform"), "Glorot uniform, var 2/(in+out)")
@@ -108,10 +113,12 @@ INITIALIZERS.add("he_uniform", _scaled(2.0, "fan_in", "uniform"), "He uniform, v
 INITIALIZERS.add("lecun", _scaled(1.0, "fan_in", "normal"), "LeCun normal, var 1/fan_in")
 # orthonormal columns (fan_in ≥ fan_out) or rows: entry variance 1/max(fan_in, fan_out)
 INITIALIZERS.add("orthogonal", Initializer(_orthogonal,
-                                           lambda gain, fi, fo: gain**2 / max(fi, fo), 1.0),
+                                           lambda gain, fi, fo: gain**2 / max(fi, fo), 1.0,
+                                           None),
                  "random orthogonal matrix × gain; orthogonal:GAIN (default 1)", param=True,
                  shown="orthogonal:GAIN")
-INITIALIZERS.add("glorot2010", Initializer(_glorot2010, lambda p, fi, fo: 1.0 / (3.0 * fi)),
+INITIALIZERS.add("glorot2010", Initializer(_glorot2010, lambda p, fi, fo: 1.0 / (3.0 * fi),
+                                           family="uniform"),
                  "U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (Glorot & Bengio 2010)")
 
 
