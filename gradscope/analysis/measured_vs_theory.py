@@ -3,14 +3,17 @@
 For one run, the measured per-layer ratio is the geometric mean over its `depth` hidden Dense
 layers of ‖δ_l‖²/‖δ_{l+1}‖² at the first recorded step (δ_l = dL/dh_l, the recorder's
 `delta_norm`; layer `depth` is the output Dense layer), i.e. (‖δ_0‖/‖δ_depth‖)^(2/depth). The
-prediction is `gradscope.theory.predict(...).per_layer_ratio` for the run's activation, init,
-width, depth, norm and residual, with in_dim/out_dim read from layers.csv (fan_in of layer 0,
-fan_out of the last layer) and q_in = 1 (datasets are standardised). Configurations the theory
-does not cover (e.g. norm with residual) get no prediction.
+prediction is `gradscope.theory.predict(...).per_layer_ratio` for the run's activation, init
+(σ_w²), bias_init (σ_b²; zeros for a runs.csv from before the column existed), width, depth, norm
+and residual, with in_dim/out_dim read from layers.csv (fan_in of layer 0, fan_out of the last
+layer) and q_in = the run's dataset's `Dataset.q_in` (the mean of x_i² the first Dense layer
+sees: 1 for the standardised generated datasets, about 0.23 for digits). Configurations the
+theory does not cover (e.g. norm with residual) get no prediction.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -21,10 +24,12 @@ import pandas as pd
 from gradscope.core.errors import GradscopeError
 from gradscope.core.validation import as_bool
 from gradscope.theory import predict
+from gradscope.training.datasets import DATASETS, load_dataset, target_key
 
 COMPARE_COLUMNS = ("run_id", "depth", "measured_ratio", "predicted_ratio", "rel_error",
                    "measured_log10", "predicted_log10")
-PREDICT_KEYS = ("activation", "init", "width", "depth", "norm", "residual")
+PREDICT_KEYS = ("activation", "init", "bias_init", "width", "depth", "norm", "residual",
+                "dataset", "n_samples", "data_seed", "target")
 
 
 def first_step_rows(layers: pd.DataFrame) -> pd.DataFrame:
@@ -43,12 +48,46 @@ def measured_ratio(delta_norms: np.ndarray) -> float:
     return float(10.0 ** (2.0 * (math.log10(d[0]) - math.log10(d[-1])) / (len(d) - 1)))
 
 
-def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int) -> Any | None:
-    """`theory.predict` for a run's parameters, or None when the theory does not cover it."""
+def _text(params: Mapping[str, Any], key: str, default: str) -> str:
+    """A string parameter of a runs.csv row; missing or empty (NaN) gives `default`."""
+    value = params.get(key, default)
+    return default if value is None or value != value or value == "" else str(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _dataset_q_in(dataset: str, n: int, seed: int, target: str) -> float | None:
     try:
+        options = {"target": target_key(target)} if target else {}
+        return load_dataset(dataset, n=n, seed=seed, **options).q_in
+    except GradscopeError:  # e.g. a csv file or scikit-learn missing where a report is rebuilt
+        name = dataset.partition(":")[0]
+        standardized = name in DATASETS and DATASETS.get(name).standardize
+        return 1.0 if standardized else None
+
+
+def run_q_in(params: Mapping[str, Any]) -> float | None:
+    """q⁰ of a run: the mean of x_i² over its dataset (as `load_dataset` builds it from the run's
+    dataset, n_samples, data_seed and target); 1 for a standardised dataset that cannot be read
+    here any more, None when it cannot be known (e.g. digits without scikit-learn)."""
+    try:
+        n, seed = int(params.get("n_samples", 512)), int(params.get("data_seed", 0))
+    except (ValueError, TypeError):
+        return None
+    return _dataset_q_in(_text(params, "dataset", "spirals"), n, seed,
+                         _text(params, "target", ""))
+
+
+def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int) -> Any | None:
+    """`theory.predict` for a run's parameters — its σ_w² (init), σ_b² (bias_init) and q⁰ (its
+    dataset) — or None when the theory does not cover it."""
+    try:
+        q_in = run_q_in(params)
+        if q_in is None:
+            return None
         return predict(str(params["activation"]), init=str(params["init"]),
+                       bias_init=_text(params, "bias_init", "zeros"),
                        depth=int(params["depth"]), width=int(params["width"]),
-                       in_dim=int(in_dim), out_dim=int(out_dim),
+                       in_dim=int(in_dim), out_dim=int(out_dim), q_in=q_in,
                        norm=str(params.get("norm", "none") or "none"),
                        residual=as_bool(params.get("residual", False)))
     except (GradscopeError, KeyError, ValueError, TypeError):
@@ -137,7 +176,7 @@ def predicted_profile(layers: pd.DataFrame, runs: pd.DataFrame,
     with np.errstate(divide="ignore", invalid="ignore"):
         top_log = np.log10(top.where(np.isfinite(top) & (top > 0)))
     run_ids = [r for r in top.index if r in params.index]
-    config_of = (params.loc[run_ids, keys].astype(str).agg("|".join, axis=1) if keys
+    config_of = (params.loc[run_ids, keys].map(str).agg("|".join, axis=1) if keys
                  else pd.Series("", index=run_ids))
     out = []
     for _, members in pd.Series(run_ids, index=config_of.to_numpy()).groupby(level=0):

@@ -35,8 +35,8 @@ from gradscope.training.datasets import load_dataset
               help="Diagnose YOUR PyTorch model: FACTORY() in MODULE (importable, or a .py path) "
                    "builds it; it is trained with a standard loop on --dataset with --loss, "
                    "--optimizer, --lr, --steps, --batch-size, --clip, --seed (the architecture "
-                   "flags --depth, --width, --activation, --init, --norm, --residual do not "
-                   "apply). Needs pip install 'gradscope[torch]'.")
+                   "flags --depth, --width, --activation, --init, --bias-init, --norm, "
+                   "--residual do not apply). Needs pip install 'gradscope[torch]'.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="With --torch: also write the run folder (runs.csv, layers.csv, steps.csv, "
                    "manifest.json) and its report.")

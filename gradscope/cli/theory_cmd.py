@@ -7,8 +7,11 @@ import math
 
 import click
 
+from gradscope.core.errors import ConfigError
+from gradscope.sweeps.config import FIELDS
 from gradscope.text.bars import direction_bar
 from gradscope.theory import predict
+from gradscope.training.datasets import load_dataset
 
 MAX_DEPTH = 10_000  # a few seconds; the per-layer variance has long reached its fixed point
 
@@ -27,6 +30,18 @@ def _num(value: float | None) -> str:
 @click.option("--sigma-w2", type=float, default=None,
               help="Weight variance × fan_in, instead of --init.")
 @click.option("--sigma-b2", type=float, default=0.0, show_default=True, help="Bias variance.")
+@click.option("--bias-init", default=None,
+              help="Bias initialiser (σ_b² follows from it), e.g. normal:1 (std 1, σ_b² = 1); "
+                   "instead of --sigma-b2.")
+@click.option("--q0", type=float, default=None,
+              help="The inputs' second moment: the mean of x_i² the first Dense layer sees "
+                   "[default: 1, standardised inputs].")
+@click.option("--dataset", default=None,
+              help="Read q0 (and in/out dims) from a dataset, as a run builds it, e.g. digits.")
+@click.option("--n-samples", type=click.IntRange(min=1), default=FIELDS["n_samples"].default,
+              show_default=True, help="With --dataset: examples generated or drawn.")
+@click.option("--data-seed", type=click.IntRange(min=0), default=FIELDS["data_seed"].default,
+              show_default=True, help="With --dataset: the dataset's seed.")
 @click.option("--depth", type=click.IntRange(1, MAX_DEPTH), default=10, show_default=True,
               help=f"Hidden layers (at most {MAX_DEPTH:,}).")
 @click.option("--width", type=click.IntRange(min=1), default=128, show_default=True,
@@ -38,30 +53,45 @@ def _num(value: float | None) -> str:
 @click.option("--norm", default="none", show_default=True, help="none, batchnorm or layernorm.")
 @click.option("--residual/--no-residual", default=False, help="Residual hidden blocks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def command(activation, init, sigma_w2, sigma_b2, depth, width, in_dim, out_dim, norm, residual,
-            as_json) -> None:
+def command(activation, init, sigma_w2, sigma_b2, bias_init, q0, dataset, n_samples, data_seed,
+            depth, width, in_dim, out_dim, norm, residual, as_json) -> None:
     """Mean-field prediction of how the back-propagated gradient δ changes per layer.
 
     For weights of variance σ_w²/fan_in and biases of variance σ_b² (Poole et al. 2016;
     Schoenholz et al. 2017): the fixed point q* of the pre-activation variance, χ₁ = σ_w²·E[φ'²]
     (the per-layer ratio of SQUARED gradient norms ‖δ_l‖²/‖δ_{l+1}‖² deep in the net; the norm
     itself changes by √χ₁), the depth scale −1/ln χ₁, and the prediction for each layer of an
-    mlp with standardised inputs. χ₁ < 1: vanishing; > 1: exploding; = 1: the edge of chaos.
+    mlp whose inputs have second moment q0 (1 for standardised inputs; --dataset reads it from a
+    dataset). χ₁ < 1: vanishing; > 1: exploding; = 1: the edge of chaos.
 
     \b
     Example:
       gradscope theory --activation tanh --sigma-w2 1.76 --sigma-b2 0.05
       gradscope theory --activation sigmoid --init xavier --depth 20 --json
+      gradscope theory --activation sigmoid --init normal:0.05 --bias-init normal:1 \
+          --dataset digits --width 500 --depth 6
     """
-    p = predict(activation, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2, depth=depth,
-                width=width, in_dim=in_dim, out_dim=out_dim, norm=norm, residual=residual)
+    if dataset is not None:
+        if q0 is not None:
+            raise ConfigError(f"Give at most one of --q0 and --dataset (which computes q0 = "
+                              f"mean x_i² of its inputs); got --q0 {q0} --dataset {dataset}.")
+        data = load_dataset(dataset, n=n_samples, seed=data_seed)
+        q0 = data.q_in
+        in_dim = data.in_dim if in_dim is None else in_dim
+        out_dim = data.out_dim if out_dim is None else out_dim
+    p = predict(activation, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2, bias_init=bias_init,
+                depth=depth, width=width, in_dim=in_dim, out_dim=out_dim,
+                q_in=1.0 if q0 is None else q0, norm=norm, residual=residual)
     if as_json:
         click.echo(json.dumps(p.to_dict(), indent=2))
         return
     what = f"init {p.init} → σ_w² = {p.sigma_w2:.4g}" if p.init else f"σ_w² = {p.sigma_w2:.4g}"
     extra = (f", {p.norm}" if p.norm != "none" else "") + (", residual" if p.residual else "")
-    click.echo(f"Mean field: {p.activation}, {what}, σ_b² = {p.sigma_b2:g}, depth {p.depth}, "
-               f"width {p.width}{extra}")
+    bias = f"bias {p.bias_init} → σ_b² = {p.sigma_b2:.4g}" if p.bias_init else \
+        f"σ_b² = {p.sigma_b2:g}"
+    source = f" ({dataset})" if dataset else ""
+    click.echo(f"Mean field: {p.activation}, {what}, {bias}, q0 = {p.q_in:.4g}{source}, depth "
+               f"{p.depth}, width {p.width}{extra}")
     click.echo(f"  q_star            {_num(p.q_star)}   fixed point of the pre-activation variance")
     click.echo(f"  chi1              {_num(p.chi1)}   ‖δ_l‖²/‖δ_l+1‖² at q* (norm: "
                f"{_num(math.sqrt(p.chi1))})")

@@ -16,7 +16,7 @@ from typing import Any
 from gradscope.core.errors import ConfigError
 from gradscope.core.registry import did_you_mean
 from gradscope.core.validation import as_bool, check_scalar
-from gradscope.training.datasets import load_dataset
+from gradscope.training.datasets import load_dataset, target_key
 from gradscope.training.registries import BY_FIELD, check_name
 
 DTYPES = ("float64", "float32")
@@ -42,10 +42,11 @@ class RunConfig:
                         added=True)
     norm: str = _f("none", "normalisation after each hidden Dense")
     residual: bool = _f(False, "wrap each hidden block as x + block(x)")
-    dataset: str = _f("spirals", "dataset name or csv:PATH")
+    dataset: str = _f("spirals", "dataset name (e.g. spirals, digits) or csv:PATH")
     target: str = _f("", "csv:PATH only: the target column, by header name or 0-based index "
                      "(default: the last column)")
-    n_samples: int = _f(512, "number of examples generated (ignored for csv:PATH)", min=1)
+    n_samples: int = _f(512, "number of examples generated, or drawn from digits (ignored for "
+                        "csv:PATH)", min=1)
     data_seed: int = _f(0, "seed of the dataset (kept apart from `seed`)", min=0)
     loss: str = _f("auto", "loss (auto: cross_entropy for classes, mse for regression)")
     optimizer: str = _f("sgd", "optimiser")
@@ -163,11 +164,6 @@ def check_value(key: str, value: Any) -> Any:
     if key in BY_FIELD:
         check_name(key, value)
     return value
-
-
-def target_key(target: str) -> str | int:
-    """A target given as digits is a 0-based column index, anything else a header name."""
-    return int(target) if target.lstrip("-").isdigit() else target
 
 
 def _check_target(dataset: str, target: str) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from gradscope.core.errors import ConfigError
 from gradscope.core.validation import check_scalar
 from gradscope.nn.activations import ACTIVATIONS
+from gradscope.nn.bias_init import bias_variance, parse_bias_init
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.mlp import NORMS
 from gradscope.theory.init_variance import sigma_w2_of
@@ -40,6 +41,7 @@ class Prediction:
     init: str | None
     sigma_w2: float
     sigma_b2: float
+    bias_init: str | None
     depth: int
     width: int
     in_dim: int
@@ -77,7 +79,8 @@ def _finite_or_none(value):
 
 
 def _check(
-    activation: str, init: str | None, sigma_w2: float | None, sigma_b2: float, depth: int,
+    activation: str, init: str | None, sigma_w2: float | None, sigma_b2: float,
+    bias_init: str | None, depth: int,
     width: int, in_dim: int, out_dim: int, q_in: float, norm: str, residual: bool,
 ) -> None:
     ACTIVATIONS.parse(activation, "activation")
@@ -89,6 +92,13 @@ def _check(
         )
     if init is not None:
         INITIALIZERS.parse(init, "init")
+    if bias_init is not None:
+        parse_bias_init(bias_init)
+        if sigma_b2:
+            raise ConfigError(
+                f"Give at most one of bias_init (--bias-init, e.g. normal:1) and sigma_b2 "
+                f"(--sigma-b2, the bias variance); got bias_init={bias_init!r}, "
+                f"sigma_b2={sigma_b2!r}.")
     for key, value in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2), ("q_in", q_in)):
         if value is not None:
             check_scalar(value, f"{key} (--{key.replace('_', '-')})", float, min_val=0.0,
@@ -111,6 +121,7 @@ def predict(
     init: str | None = None,
     sigma_w2: float | None = None,
     sigma_b2: float = 0.0,
+    bias_init: str | None = None,
     depth: int = 10,
     width: int = 128,
     in_dim: int | None = None,
@@ -122,15 +133,23 @@ def predict(
     """Mean-field prediction for `mlp(in_dim, out_dim, depth, width, activation, init, ...)`.
 
     Give `init` (σ_w² then follows per layer from its fan_in and fan_out) or `sigma_w2` (the same
-    for every layer). `q_in` is E[x²] per input feature (default 1: standardised inputs, so the
-    first hidden layer has q = σ_w²·1 + σ_b²). in_dim and out_dim default to `width` (all layers
-    square). Biases: variance σ_b² (mlp's own biases start at 0, i.e. σ_b² = 0).
+    for every layer). `q_in` is E[x_i²] per input feature, the mean of x_i² over examples and
+    features that the first Dense layer sees (default 1: standardised inputs, so the first hidden
+    layer has q = σ_w²·q_in + σ_b²; `Dataset.q_in` computes it). in_dim and out_dim default to
+    `width` (all layers square). Biases: variance `sigma_b2` for every layer, or `bias_init` (an
+    mlp's `bias_init`, e.g. "normal:1": σ_b² then follows per layer from its fans; "zeros", the
+    mlp default, is σ_b² = 0).
     """
     in_dim = width if in_dim is None else in_dim
     out_dim = width if out_dim is None else out_dim
-    _check(activation, init, sigma_w2, sigma_b2, depth, width, in_dim, out_dim, q_in, norm,
-           residual)
+    _check(activation, init, sigma_w2, sigma_b2, bias_init, depth, width, in_dim, out_dim, q_in,
+           norm, residual)
     fans = [(in_dim, width)] + [(width, width)] * (depth - 1) + [(width, out_dim)]
+    if bias_init is not None:
+        sb2: float | list[float] = [bias_variance(bias_init, fi, fo) for fi, fo in fans]
+        sigma_b2 = bias_variance(bias_init, width, width)
+    else:
+        sb2 = float(sigma_b2)
     if init is not None:
         sw2 = [sigma_w2_of(init, fi, fo) for fi, fo in fans]
         hidden = sigma_w2_of(init, width, width)
@@ -140,7 +159,7 @@ def predict(
     res = [residual and fi == fo for fi, fo in fans[:-1]]
     block = "residual" if residual else ("plain" if norm == "none" else norm)
     m = moments(activation)
-    rows = layer_predictions(m, NetShape(sw2, sigma_b2, res, q_in), block)
+    rows = layer_predictions(m, NetShape(sw2, sb2, res, q_in), block)
     q_star, chi_1 = _fixed_point_rate(m, block, hidden, sigma_b2, q_in, rows)
     ratios = np.array([r.ratio for r in rows])
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -148,8 +167,9 @@ def predict(
     per_layer = 10.0 ** (log10_total / depth)
     return Prediction(
         activation=ACTIVATIONS.parse(activation).name, init=init, sigma_w2=hidden,
-        sigma_b2=float(sigma_b2), depth=int(depth), width=int(width), in_dim=int(in_dim),
-        out_dim=int(out_dim), q_in=float(q_in), norm=norm, residual=bool(residual),
+        sigma_b2=float(sigma_b2), bias_init=bias_init, depth=int(depth), width=int(width),
+        in_dim=int(in_dim), out_dim=int(out_dim), q_in=float(q_in), norm=norm,
+        residual=bool(residual),
         q_star=q_star, chi1=chi_1, depth_scale=depth_scale(chi_1), per_layer_ratio=per_layer,
         per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
         total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,

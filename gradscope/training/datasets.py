@@ -1,7 +1,8 @@
-"""Datasets by name (spirals, circles, xor, blobs, teacher, csv:PATH), deterministic from a seed.
+"""Datasets by name (spirals, circles, xor, blobs, teacher, digits, csv:PATH), deterministic.
 
 Every generator draws from `np.random.default_rng(seed)` only; inputs are standardised to zero
-mean and unit variance per column, so that gradient scales reflect the network, not the data.
+mean and unit variance per column, so that gradient scales reflect the network, not the data —
+except `digits`, real images whose pixels stay in [0, 1] as a from-scratch net would see them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gradscope.core.errors import ConfigError, DataError
 from gradscope.core.registry import Registry
 from gradscope.core.validation import check_scalar
 from gradscope.training.csv_file import read_numeric_csv
+from gradscope.training.digits import digits, require_sklearn
 
 Array = np.ndarray
 MAX_CLASSES = 20  # an integer-valued CSV target with at most this many values is a class label
@@ -37,6 +39,12 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.X)
 
+    @property
+    def q_in(self) -> float:
+        """The inputs' second moment q⁰ = mean of x_i² over examples and features: E[x_i²] as
+        the first Dense layer sees it (the mean-field theory's q_in; 1 for standardised data)."""
+        return float(np.mean(np.square(self.X)))
+
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, n={len(self)}, in_dim={self.in_dim}, task={self.task!r}, "
                 f"n_classes={self.n_classes}, out_dim={self.out_dim})")
@@ -44,10 +52,16 @@ class Dataset:
 
 @dataclass(frozen=True)
 class DataSource:
-    """A generator `make(n, rng, **options) -> (X, y)`; `name:VALUE` sets option `param`."""
+    """A generator `make(n, rng, **options) -> (X, y)`; `name:VALUE` sets option `param`.
+
+    `standardize`: whether X is standardised per column; `requires(key)`: raises ConfigError
+    when an optional dependency the source needs is missing (checked with the config).
+    """
 
     make: Callable[..., tuple[Array, Array]]
     param: str | None = None
+    standardize: bool = True
+    requires: Callable[[str], None] | None = None
 
 
 def _opt_int(key: str, value: object, low: int) -> int:
@@ -130,6 +144,11 @@ DATASETS.add("xor", DataSource(xor), "XOR of the signs of two coordinates")
 DATASETS.add("blobs", DataSource(blobs, "centers"), "K Gaussian blobs (blobs:K, default 3)",
              param=True)
 DATASETS.add("teacher", DataSource(teacher), "regression: a random fixed teacher MLP + noise")
+DATASETS.add("digits", DataSource(digits, "classes", standardize=False,
+                                  requires=require_sklearn),
+             "8×8 handwritten digits (scikit-learn), pixels in [0, 1]; n_samples of the 1797 "
+             "drawn by data_seed; digits:K keeps the digits 0..K-1 (default 10)", param=True,
+             shown="digits[:K]")
 DATASETS.add("csv", DataSource(lambda n, rng: _csv_by_name()),
              "a numeric CSV file; last column is the target (option target=)",
              shown="csv:PATH")
@@ -199,6 +218,11 @@ def _from_csv(spec: str, options: dict) -> Dataset:
     return _make(spec, _standardize(X), y)
 
 
+def target_key(target: str) -> str | int:
+    """A CSV target given as digits is a 0-based column index, anything else a header name."""
+    return int(target) if target.lstrip("-").isdigit() else target
+
+
 def check_dataset(name: object, key: str = "dataset") -> None:
     """Raise ConfigError unless `name` is a registered dataset or csv:PATH of a readable file
     (DataError naming the row and column if the file is malformed)."""
@@ -211,7 +235,9 @@ def check_dataset(name: object, key: str = "dataset") -> None:
         return
     if name == "csv":
         raise ConfigError(f'{key} = "csv" needs a file: write csv:PATH, e.g. "csv:data.csv".')
-    DATASETS.parse(name, key)
+    source = DATASETS.get(DATASETS.parse(name, key).name)
+    if source.requires is not None:
+        source.requires(key)
 
 
 def load_dataset(name: str, *, n: int = 512, seed: int = 0, **options: object) -> Dataset:
@@ -234,4 +260,4 @@ def load_dataset(name: str, *, n: int = 512, seed: int = 0, **options: object) -
     if spec.param is not None:
         options = {**options, source.param: spec.param}
     X, y = source.make(n, np.random.default_rng(seed), **options)
-    return _make(str(spec), _standardize(X), y)
+    return _make(str(spec), _standardize(X) if source.standardize else X, y)
