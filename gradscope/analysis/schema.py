@@ -1,7 +1,9 @@
 """The runs.csv and steps.csv schemas: one definition for the writer (sweeps) and the readers.
 
 runs.csv is `run_id`, every run parameter (the fields of `gradscope.sweeps.config.RunConfig`,
-in order), then `SUMMARY_COLUMNS`; steps.csv is `run_id` then `STEP_COLUMNS`.
+in order), then `SUMMARY_COLUMNS`; steps.csv is `run_id` then `STEP_COLUMNS`. A runs.csv
+written before a parameter existed (e.g. `bias_init`, added in 0.2) lacks its column: readers
+take the parameter's default (bias_init "zeros": σ_b² = 0, as those runs had).
 """
 
 from __future__ import annotations
