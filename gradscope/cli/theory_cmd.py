@@ -68,8 +68,7 @@ def command(activation, init, sigma_w2, sigma_b2, bias_init, q0, dataset, n_samp
     Example:
       gradscope theory --activation tanh --sigma-w2 1.76 --sigma-b2 0.05
       gradscope theory --activation sigmoid --init xavier --depth 20 --json
-      gradscope theory --activation sigmoid --init normal:0.05 --bias-init normal:1 \
-          --dataset digits --width 500 --depth 6
+      gradscope theory --activation sigmoid --init lecun --bias-init normal:1 --dataset digits
     """
     if dataset is not None:
         if q0 is not None:
