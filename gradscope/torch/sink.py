@@ -24,6 +24,7 @@ class RecorderSink:
 
     def write(self, step: int, fields: Sequence[str], values: np.ndarray) -> None:
         """One recorded step: `values` (n_layers, len(fields)), fields named "source.field"."""
+        self.rec.complete_before(step)  # earlier steps (and their updates) are complete
         col = {name: i for i, name in enumerate(fields)}
         buf = self.rec.buffer
         for source in ("grad", "bias_grad", "weight", "delta", "activation"):
