@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gradscope.core.errors import ConfigError
@@ -262,6 +263,37 @@ class GradientRecorder:
         return self._add_slot(Slot(str(name), str(kind),
                                    None if shape is None else tuple(shape)))
 
+    @property
+    def activations(self) -> list[str | None]:
+        """The registered activation following each layer, input → output (None: unknown, e.g.
+        the output layer, or a nonlinearity gradscope does not recognise)."""
+        return [self._slots[i].activation for i in self._order()]
+
+    def note_activation(self, index: int, name: str) -> None:
+        """Framework adapters: layer `index` (as returned by `add_layer`) is followed by the
+        registered activation `name` (the first one noted is kept)."""
+        if self._slots[index].activation is None:
+            self._slots[index].activation = str(name)
+
+    def theory_inputs(self, data: Any = None) -> dict[str, Any]:
+        """What the mean-field theory needs besides layers.csv (whose weight_norm and bias_norm
+        at the first step give each layer's σ_w² and σ_b²): `activation`, when every hidden
+        layer (all but the last) is followed by the same known one, and `q_in` = E[x²] of the
+        input `data` (an array or tensor of examples), when given."""
+        out: dict[str, Any] = {}
+        hidden = self.activations[:-1] if self._slots else []
+        if hidden and None not in hidden and len(set(hidden)) == 1:
+            out["activation"] = hidden[0]
+        if data is not None:
+            if callable(getattr(data, "detach", None)):  # a torch tensor
+                data = data.detach().cpu().numpy()
+            x = np.asarray(data, dtype=np.float64)
+            if x.size == 0 or not np.isfinite(x).all():
+                raise ConfigError("theory data=...: give the finite input examples the net is "
+                                  "trained on (their mean square is the theory's q_in).")
+            out["q_in"] = float(np.mean(x * x))
+        return out
+
     def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
         """Fill update_ratio of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
         if self._hooks is not None:
@@ -279,26 +311,28 @@ class GradientRecorder:
         preactivation: Any = None,
         delta: Any = None,
         bias_grad: Any = None,
+        bias: Any = None,
         update: Any = None,
         activation_fn: str | Any = None,
     ) -> None:
         """Record plain arrays of one layer at one step (for backprop written by hand).
 
-        `layer` is an index (0 = nearest the input) or a name (ordered as declared in
-        `layers=`, else by the W shapes' chain). grad = dL/dW and update = ΔW (an array, or its
-        norm) have W's shape in the declared `weight_layout`; bias_grad is (fan_out,); delta =
-        dL/dz and activation/preactivation (the layer's output after/before its nonlinearity)
-        are (batch, fan_out), or (fan_out, batch) with batch_axis=1, or (fan_out,) for one
-        example. With `activation_fn` (a registered name such as "sigmoid", or an object
-        following `recording.activation_protocol`) and `preactivation`, saturated_frac /
-        dead_frac are computed, and for a registered name a missing `activation` is derived;
-        without any nonlinearity, `preactivation` alone gives act_mean/act_std (as the
-        recorder does for an output layer). Missing quantities give NaN. Calls for the same
-        (step, layer) are merged, and a quantity logged again is accumulated (`accumulate`).
-        Steps with step % every != 0 are skipped.
+        `layer` is an index (0 = nearest the input) or a name (ordered as declared in `layers=`,
+        else by the W shapes' chain). grad = dL/dW and update = ΔW (an array, or its norm) have W's
+        shape in the declared `weight_layout`; bias_grad and bias (b) are (fan_out,); delta = dL/dz
+        and activation/preactivation (the layer's output after/before its nonlinearity) are (batch,
+        fan_out), or (fan_out, batch) with batch_axis=1, or (fan_out,) for one example. With
+        `activation_fn` (a registered name such as "sigmoid", or an object following
+        `recording.activation_protocol`) and `preactivation`, saturated_frac / dead_frac are
+        computed, and for a registered name a missing `activation` is derived; without any
+        nonlinearity, `preactivation` alone gives act_mean/act_std (as the recorder does for an
+        output layer). Missing quantities give NaN. Calls for the same (step, layer) are merged, and
+        a quantity logged again is accumulated (`accumulate`). Steps with step % every != 0 are
+        skipped.
         """
         values = {"grad": grad, "weight": weight, "activation": activation,
-                  "preactivation": preactivation, "delta": delta, "bias_grad": bias_grad}
+                  "preactivation": preactivation, "delta": delta, "bias_grad": bias_grad,
+                  "bias": bias}
         self._log.log(step, layer, values, update, activation_fn)
         self.complete_before(int(step))  # the open step is `step`: earlier ones are complete
 
@@ -335,6 +369,7 @@ class GradientRecorder:
         steps: pd.DataFrame | None = None,
         config: Any = None,
         history: Any = None,
+        data: Any = None,
         name: str = "recording",
         force: bool = False,
         **run: Any,
@@ -345,7 +380,9 @@ class GradientRecorder:
         with step, loss[, accuracy]); `config`: what describes the run (a mapping or a
         RunConfig: model, dataset, lr, activation, init...); `history`: what `gs.train` or
         `gradscope.torch.train_torch` returned (steps, status, final loss and accuracy);
-        `run`: status, final_loss, final_accuracy, first_nonfinite_step (see
+        `data`: the input examples, for the theory's q_in (`theory_inputs`: the activation and
+        q_in join the run's parameters unless `config` gives them); `run`: status,
+        final_loss, final_accuracy, first_nonfinite_step (see
         `gradscope.sweeps.save.save_recording`)."""
         from gradscope.sweeps.save import save_recording
 
@@ -355,7 +392,7 @@ class GradientRecorder:
                    "final_accuracy": history.final_accuracy,
                    "first_nonfinite_step": history.first_nonfinite_step, **run}
 
-        params = _params_of(config)
+        params = {**self.theory_inputs(data), **_params_of(config)}
         hist = self.hist_frame() if self.hist else None
         return save_recording(out, self.to_frame(), steps, losses=losses, params=params,
                               name=name, hist=hist, force=force, **run)

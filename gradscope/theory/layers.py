@@ -53,13 +53,20 @@ class LayerPrediction:
 
 @dataclass(frozen=True)
 class NetShape:
-    """What the recursion needs of a net: σ_w² of each Dense layer (depth + 1 of them), σ_b²,
+    """What the recursion needs of a net: σ_w² of each Dense layer (depth + 1 of them), σ_b²
+    (one for all, or one per Dense layer: e.g. estimated from a trained model's biases),
     which hidden blocks are residual, and the input's per-feature second moment q_in."""
 
     sigma_w2: Sequence[float]
-    sigma_b2: float
+    sigma_b2: float | Sequence[float]
     residual: Sequence[bool]
     q_in: float = 1.0
+
+    def bias(self, layer: int) -> float:
+        """σ_b² of Dense layer `layer`."""
+        if isinstance(self.sigma_b2, int | float):
+            return float(self.sigma_b2)
+        return float(self.sigma_b2[layer])
 
     @property
     def depth(self) -> int:
@@ -81,7 +88,7 @@ def _stream_layers(m: Moment, net: NetShape) -> list[LayerPrediction]:
     qs, ds = [], []
     big_q, mu = net.q_in, 0.0  # the input: unit-variance features, zero mean
     for l in range(net.depth):
-        q = net.sigma_w2[l] * big_q + net.sigma_b2
+        q = net.sigma_w2[l] * big_q + net.bias(l)
         mean, second = _scaled_moments(m, q)
         if net.residual[l]:
             big_q, mu = big_q + 2.0 * mu * mean + second, mu + mean
