@@ -19,6 +19,7 @@ from gradscope.analysis.measured_vs_theory import (
     weights_prediction,
 )
 from gradscope.cli import main
+from gradscope.report.sections import _ratio_cell
 from gradscope.theory import predict_layers
 
 torch = pytest.importorskip("torch", reason="the torch extra is not installed")
@@ -170,6 +171,11 @@ def test_unknown_activation_no_prediction_and_no_remedy_that_needs_it():
     assert not {"relu_he", "he", "xavier", "orthogonal"} & set(found.remedies)
     assert "batchnorm" in found.remedies
     assert "activation" in found.evidence["remedies_left_out"]
+    row = compare_run(frame, params)  # the report's measured / theory cell says why
+    assert np.isnan(row["predicted_ratio"]) and row["theory"] == "no prediction: activation unknown"
+    cell = _ratio_cell(row["measured_ratio"], row["predicted_ratio"], row["rel_error"],
+                       row["theory"])
+    assert cell.endswith("/ no prediction: activation unknown")
 
 
 def test_remedies_are_the_activations_own():

@@ -30,7 +30,7 @@ from gradscope.core.validation import as_bool
 from gradscope.theory import predict, predict_layers
 
 COMPARE_COLUMNS = ("run_id", "depth", "measured_ratio", "predicted_ratio", "rel_error",
-                   "measured_log10", "predicted_log10")
+                   "measured_log10", "predicted_log10", "theory")
 PREDICT_KEYS = ("activation", "init", "width", "depth", "norm", "residual")
 
 
@@ -143,7 +143,8 @@ def compare_run(rows: pd.DataFrame, params: Mapping[str, Any]) -> dict[str, Any]
     return {"depth": depth, "measured_ratio": measured, "predicted_ratio": predicted,
             "rel_error": rel,
             "measured_log10": math.log10(measured) * depth / 2 if measured > 0 else math.nan,
-            "predicted_log10": pred.delta_ratio_log10 if pred is not None else math.nan}
+            "predicted_log10": pred.delta_ratio_log10 if pred is not None else math.nan,
+            "theory": theory_gap(params, rows) if pred is None else ""}
 
 
 def compare_runs(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -165,7 +166,7 @@ def compare_configs(layers: pd.DataFrame, runs: pd.DataFrame,
     """Per configuration (the values of `keys`): the geometric mean over seeds of the measured
     ratio, the predicted ratio, the relative error and the number of runs."""
     per_run = compare_runs(layers, runs)
-    cols = [*keys, "runs", "measured_ratio", "predicted_ratio", "rel_error"]
+    cols = [*keys, "runs", "measured_ratio", "predicted_ratio", "rel_error", "theory"]
     if per_run.empty:
         return pd.DataFrame(columns=cols)
     frame = per_run.merge(runs[["run_id", *[k for k in keys if k != "depth"]]], on="run_id")
@@ -177,7 +178,7 @@ def compare_configs(layers: pd.DataFrame, runs: pd.DataFrame,
         m = float(np.exp(sub["log_m"].mean()))
         p = float(sub["predicted_ratio"].iloc[0])
         rel = (m - p) / p if math.isfinite(p) and p > 0 else math.nan
-        rows.append((*values, len(sub), m, p, rel))
+        rows.append((*values, len(sub), m, p, rel, str(sub["theory"].iloc[0])))
     return pd.DataFrame(rows, columns=cols)
 
 
