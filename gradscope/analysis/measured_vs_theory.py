@@ -8,8 +8,9 @@ width, depth, norm and residual, with in_dim/out_dim read from layers.csv (fan_i
 fan_out of the last layer) and q_in = 1 (datasets are standardised). Configurations the theory
 does not cover (e.g. norm with residual) get no prediction.
 
-A run without an `init` (a PyTorch model, hand-written backprop: `rec.save`, `diagnose
---torch`) is predicted from its actual weights: at the first recorded step each Dense layer's
+A run that does not name `init`, `depth` and `width` (a PyTorch model, hand-written backprop:
+`rec.save`, `diagnose --torch`) is predicted from its actual weights: at the first recorded
+step each Dense layer's
 σ_w² = fan_in·E[W²] = weight_norm²/fan_out and σ_b² = E[b²] = bias_norm²/fan_out (0 where
 bias_norm is missing), with the run's `activation` (the one following every hidden layer) and
 `q_in` (E[x²] of the data; 1 when not given). Without a known activation there is no
@@ -55,10 +56,15 @@ def _given(params: Mapping[str, Any], key: str) -> bool:
     return value is not None and value == value and str(value) not in ("", "nan", "None")
 
 
+def _from_init(params: Mapping[str, Any]) -> bool:
+    """Whether the run names what `theory.predict` needs (init, depth, width)."""
+    return all(_given(params, k) for k in ("init", "depth", "width"))
+
+
 def theory_gap(params: Mapping[str, Any] | None, rows: pd.DataFrame | None = None) -> str:
     """Why a run has no prediction from its weights ("" when it has one or uses `init`)."""
     params = params if params is not None else {}
-    if _given(params, "init"):
+    if _from_init(params):
         return ""
     if not _given(params, "activation"):
         return "no prediction: activation unknown"
@@ -66,6 +72,9 @@ def theory_gap(params: Mapping[str, Any] | None, rows: pd.DataFrame | None = Non
         return "no prediction: the weights (weight_norm) were not recorded"
     if "kind" in rows.columns and not (rows["kind"].astype(str) == "dense").all():
         return "no prediction: the theory covers Dense layers only"
+    if as_bool(params.get("residual", False)) or str(params.get("norm", "none")) not in (
+            "none", "nan", "None", ""):
+        return "no prediction from the weights: it covers plain Dense → φ stacks only"
     if len(rows) < 2:
         return "no prediction: fewer than 2 layers"
     if _weight_variances(rows) is None:
@@ -107,7 +116,7 @@ def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int,
                    rows: pd.DataFrame | None = None) -> Any | None:
     """`theory.predict` for a run's parameters, or None when the theory does not cover it;
     without an `init`, the prediction from the weights in `rows` (its layers rows)."""
-    if not _given(params, "init") and rows is not None:
+    if not _from_init(params) and rows is not None:
         return weights_prediction(params, rows)
     try:
         return predict(str(params["activation"]), init=str(params["init"]),
