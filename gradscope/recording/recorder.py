@@ -159,7 +159,10 @@ class GradientRecorder:
             self._hooks.remove()
         for adapter in self.__dict__.pop("_adapters", ()):
             adapter.remove()
-        self.flush_listeners()
+        try:
+            self.flush_listeners()
+        except ConfigError:  # layers logged by name in no known order: to_frame() says so
+            pass
         self._publisher.close()
 
     # -- listeners ---------------------------------------------------------------------------------
