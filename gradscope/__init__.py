@@ -42,10 +42,10 @@ _export("gradscope.training.optimizers", "OPTIMIZERS", "Optimizer", "make_optimi
 _export("gradscope.training.datasets", "DATASETS", "Dataset", "load_dataset", "from_arrays")
 _export("gradscope.training.loop", "train", "History")
 # theory and analysis
-_export("gradscope.theory", "critical_sigma_w2", "sigma_w2_of")
+_export("gradscope.theory", "critical_sigma_w2", "sigma_w2_of", "predict_layers")
 _EXPORTS["theory_predict"] = "gradscope.theory:predict"
 _export("gradscope.analysis.measured_vs_theory", "compare_runs", "compare_configs",
-        "predicted_profile")
+        "predicted_profile", "weights_prediction")
 _export("gradscope.analysis.jacobian", "JacobianSpectrum", "input_output_jacobian",
         "jacobian_spectrum", "spectrum_vs_depth")
 _export("gradscope.analysis.chain_rule", "one_neuron", "two_weights", "deep_chain")
@@ -59,7 +59,7 @@ _export("gradscope.sweeps.tryfix", "try_fixes")
 _export("gradscope.sweeps.results", "diagnose_sweep")
 _export("gradscope.report", "build_report")
 _export("gradscope.report.spectrum", "isometry_study")
-_export("gradscope.export", "export_tensorboard", "write_frame")
+_export("gradscope.export", "export_tensorboard", "write_frame", "TensorBoardListener")
 _export("gradscope.plots.profile", "recording_profile")
 _export("gradscope.recording.table_html", "layer_table_html")
 # errors

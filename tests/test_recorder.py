@@ -354,9 +354,9 @@ def test_log_from_scratch_matches_hooked_sequential(rng: np.random.Generator) ->
         dW2, db2 = h.T @ dy, dy.sum(0)
         dz1 = (dy @ W2.T) * h * (1 - h)
         dW1, db1 = x.T @ dz1, dz1.sum(0)
-        manual.log(step, 0, grad=dW1, weight=W1, bias_grad=db1, delta=dz1,
+        manual.log(step, 0, grad=dW1, weight=W1, bias_grad=db1, bias=b1, delta=dz1,
                    preactivation=z1, activation=h, activation_fn="sigmoid", update=-lr * dW1)
-        manual.log(step, 1, grad=dW2, weight=W2, bias_grad=db2, delta=dy, activation=y,
+        manual.log(step, 1, grad=dW2, weight=W2, bias_grad=db2, bias=b2, delta=dy, activation=y,
                    update=-lr * dW2)
         W1, b1, W2, b2 = W1 - lr * dW1, b1 - lr * db1, W2 - lr * dW2, b2 - lr * db2
         # the same net in gradscope
@@ -553,6 +553,7 @@ def test_statistic_columns_are_the_specs() -> None:
     assert STAT_COLUMNS == (
         "grad_norm", "grad_rms", "grad_max_abs", "bias_grad_norm", "delta_norm", "weight_norm",
         "update_ratio", "act_mean", "act_std", "saturated_frac", "dead_frac", "nonfinite",
+        "bias_norm",  # appended (theory from the weights): older layers.csv keep their columns
     )
 
 

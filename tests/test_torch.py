@@ -13,7 +13,7 @@ from gradscope.torch import to_torch, train_torch, watch  # noqa: E402
 
 COLUMNS = ["grad_norm", "grad_rms", "grad_max_abs", "bias_grad_norm", "delta_norm",
            "weight_norm", "update_ratio", "act_mean", "act_std", "saturated_frac", "dead_frac",
-           "nonfinite"]
+           "nonfinite", "bias_norm"]
 
 
 def _train_both(net, every: int, steps: int = 10, lr: float = 0.1, seed: int = 0):

@@ -9,6 +9,14 @@ and residual, with in_dim/out_dim read from layers.csv (fan_in of layer 0, fan_o
 layer) and q_in = the run's dataset's `Dataset.q_in` (the mean of x_i² the first Dense layer
 sees: 1 for the standardised generated datasets, about 0.23 for digits). Configurations the
 theory does not cover (e.g. norm with residual) get no prediction.
+
+A run that does not name `init`, `depth` and `width` (a PyTorch model, hand-written backprop:
+`rec.save`, `diagnose --torch`) is predicted from its actual weights: at the first recorded
+step each Dense layer's
+σ_w² = fan_in·E[W²] = weight_norm²/fan_out and σ_b² = E[b²] = bias_norm²/fan_out (0 where
+bias_norm is missing), with the run's `activation` (the one following every hidden layer) and
+`q_in` (E[x²] of the data; 1 when not given). Without a known activation there is no
+prediction, never a guess: `theory_gap` says why.
 """
 
 from __future__ import annotations
@@ -23,11 +31,11 @@ import pandas as pd
 
 from gradscope.core.errors import GradscopeError
 from gradscope.core.validation import as_bool
-from gradscope.theory import predict
+from gradscope.theory import predict, predict_layers
 from gradscope.training.datasets import DATASETS, load_dataset, target_key
 
 COMPARE_COLUMNS = ("run_id", "depth", "measured_ratio", "predicted_ratio", "rel_error",
-                   "measured_log10", "predicted_log10")
+                   "measured_log10", "predicted_log10", "theory")
 PREDICT_KEYS = ("activation", "init", "bias_init", "width", "depth", "norm", "residual",
                 "dataset", "n_samples", "data_seed", "target")
 
@@ -46,6 +54,67 @@ def measured_ratio(delta_norms: np.ndarray) -> float:
     if len(d) < 2 or not (np.isfinite(d[[0, -1]]).all() and (d[[0, -1]] > 0).all()):
         return math.nan
     return float(10.0 ** (2.0 * (math.log10(d[0]) - math.log10(d[-1])) / (len(d) - 1)))
+
+
+def _given(params: Mapping[str, Any], key: str) -> bool:
+    value = params.get(key) if hasattr(params, "get") else None
+    return value is not None and value == value and str(value) not in ("", "nan", "None")
+
+
+def _from_init(params: Mapping[str, Any]) -> bool:
+    """Whether the run names what `theory.predict` needs (init, depth, width)."""
+    return all(_given(params, k) for k in ("init", "depth", "width"))
+
+
+def theory_gap(params: Mapping[str, Any] | None, rows: pd.DataFrame | None = None) -> str:
+    """Why a run has no prediction from its weights ("" when it has one or uses `init`)."""
+    params = params if params is not None else {}
+    if _from_init(params):
+        return ""
+    if not _given(params, "activation"):
+        return "no prediction: activation unknown"
+    if rows is None or not {"weight_norm", "fan_out"} <= set(rows.columns):
+        return "no prediction: the weights (weight_norm) were not recorded"
+    if "kind" in rows.columns and not (rows["kind"].astype(str) == "dense").all():
+        return "no prediction: the theory covers Dense layers only"
+    if as_bool(params.get("residual", False)) or str(params.get("norm", "none")) not in (
+            "none", "nan", "None", ""):
+        return "no prediction from the weights: it covers plain Dense → φ stacks only"
+    if len(rows) < 2:
+        return "no prediction: fewer than 2 layers"
+    if _weight_variances(rows) is None:
+        return "no prediction: weight_norm is not finite at the first recorded step"
+    return ""
+
+
+def _weight_variances(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """(σ_w², σ_b²) per layer from first-step rows sorted by layer, None if not finite."""
+    fan_out = pd.to_numeric(rows["fan_out"], errors="coerce").to_numpy(float)
+    w = pd.to_numeric(rows["weight_norm"], errors="coerce").to_numpy(float)
+    b = (pd.to_numeric(rows["bias_norm"], errors="coerce").to_numpy(float)
+         if "bias_norm" in rows.columns else np.zeros(len(rows)))
+    with np.errstate(all="ignore"):
+        sw2, sb2 = w * w / fan_out, np.nan_to_num(b * b / fan_out, nan=0.0)
+    if not (np.isfinite(sw2).all() and np.isfinite(sb2).all()):
+        return None
+    return sw2, sb2
+
+
+def weights_prediction(params: Mapping[str, Any], rows: pd.DataFrame) -> Any | None:
+    """The prediction from a run's actual weights (see the module docstring), or None."""
+    if theory_gap(params, rows):
+        return None
+    rows = first_step_rows(rows).sort_values("layer")
+    variances = _weight_variances(rows)
+    if variances is None:
+        return None
+    q_in = float(params["q_in"]) if _given(params, "q_in") else 1.0
+    fans = list(zip(rows["fan_in"].astype(int), rows["fan_out"].astype(int), strict=True))
+    try:
+        return predict_layers(str(params["activation"]), variances[0], variances[1],
+                              q_in=q_in, fans=fans)
+    except (GradscopeError, KeyError, ValueError, TypeError):
+        return None
 
 
 def _text(params: Mapping[str, Any], key: str, default: str) -> str:
@@ -77,9 +146,13 @@ def run_q_in(params: Mapping[str, Any]) -> float | None:
                          _text(params, "target", ""))
 
 
-def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int) -> Any | None:
+def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int,
+                   rows: pd.DataFrame | None = None) -> Any | None:
     """`theory.predict` for a run's parameters — its σ_w² (init), σ_b² (bias_init) and q⁰ (its
-    dataset) — or None when the theory does not cover it."""
+    dataset) — or None when the theory does not cover it; a run without an `init` (a PyTorch
+    model, hand-written backprop) is predicted from the weights in `rows` (its layers rows)."""
+    if not _from_init(params) and rows is not None:
+        return weights_prediction(params, rows)
     try:
         q_in = run_q_in(params)
         if q_in is None:
@@ -111,14 +184,15 @@ def compare_run(rows: pd.DataFrame, params: Mapping[str, Any]) -> dict[str, Any]
     rows = first_step_rows(rows).sort_values("layer")
     measured = measured_ratio(rows["delta_norm"].to_numpy())
     dims = run_dims(rows)
-    pred = prediction_for(params, *dims) if dims else None
+    pred = prediction_for(params, *dims, rows=rows) if dims else None
     predicted = pred.per_layer_ratio if pred is not None else math.nan
     depth = len(rows) - 1
     rel = (measured - predicted) / predicted if predicted and math.isfinite(predicted) else math.nan
     return {"depth": depth, "measured_ratio": measured, "predicted_ratio": predicted,
             "rel_error": rel,
             "measured_log10": math.log10(measured) * depth / 2 if measured > 0 else math.nan,
-            "predicted_log10": pred.delta_ratio_log10 if pred is not None else math.nan}
+            "predicted_log10": pred.delta_ratio_log10 if pred is not None else math.nan,
+            "theory": theory_gap(params, rows) if pred is None else ""}
 
 
 def compare_runs(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +214,7 @@ def compare_configs(layers: pd.DataFrame, runs: pd.DataFrame,
     """Per configuration (the values of `keys`): the geometric mean over seeds of the measured
     ratio, the predicted ratio, the relative error and the number of runs."""
     per_run = compare_runs(layers, runs)
-    cols = [*keys, "runs", "measured_ratio", "predicted_ratio", "rel_error"]
+    cols = [*keys, "runs", "measured_ratio", "predicted_ratio", "rel_error", "theory"]
     if per_run.empty:
         return pd.DataFrame(columns=cols)
     frame = per_run.merge(runs[["run_id", *[k for k in keys if k != "depth"]]], on="run_id")
@@ -152,7 +226,7 @@ def compare_configs(layers: pd.DataFrame, runs: pd.DataFrame,
         m = float(np.exp(sub["log_m"].mean()))
         p = float(sub["predicted_ratio"].iloc[0])
         rel = (m - p) / p if math.isfinite(p) and p > 0 else math.nan
-        rows.append((*values, len(sub), m, p, rel))
+        rows.append((*values, len(sub), m, p, rel, str(sub["theory"].iloc[0])))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -183,7 +257,7 @@ def predicted_profile(layers: pd.DataFrame, runs: pd.DataFrame,
         ids = list(members)
         rows = first[first["run_id"] == ids[0]]
         dims = run_dims(rows)
-        pred = prediction_for(params.loc[ids[0]], *dims) if dims else None
+        pred = prediction_for(params.loc[ids[0]], *dims, rows=rows) if dims else None
         anchor = float(top_log.loc[ids].mean())
         if pred is None or not math.isfinite(anchor) or len(pred.layers) != len(rows) - 1:
             continue

@@ -120,9 +120,10 @@ def _torch_run(spec: str, cfg: RunConfig, out: Path | None, force: bool) -> None
                               steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed,
                               clip=cfg.clip or None)
         layers = rec.to_frame()
+        theory = rec.theory_inputs(data.X)  # activation (when known) and q_in, for the theory
     finally:
         rec.detach()
-    params = {"model": spec, **{k: getattr(cfg, k) for k in TORCH_RUN_FIELDS}}
+    params = {"model": spec, **theory, **{k: getattr(cfg, k) for k in TORCH_RUN_FIELDS}}
     steps = history.to_frame()
     head = (f"model {spec} ({type(model).__name__}, {len(rec.layer_names)} recorded modules): "
             f"{cfg.optimizer} lr {cfg.lr:g}, {cfg.steps} steps on {cfg.dataset}")

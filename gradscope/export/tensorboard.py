@@ -120,6 +120,30 @@ def _write_steps(writer: Any, steps: pd.DataFrame) -> int:
     return written
 
 
+class TensorBoardListener:
+    """Live TensorBoard for a recorder (`rec.tensorboard(logdir)`): each complete recorded
+    step's per-layer scalars (SCALARS, tagged `<statistic>/<layer>`) and, with hist=True, its
+    histograms (`hist/<quantity>/<layer>`) are written and flushed as training goes."""
+
+    def __init__(self, logdir: str | Path) -> None:
+        self.logdir = Path(logdir)
+        self.writer = summary_writer(self.logdir)
+        self.scalars = 0
+        self.histograms = 0
+
+    def on_step(self, step: int, rows: pd.DataFrame, hist: pd.DataFrame | None) -> None:
+        """Write one recorded step (see `gradscope.recording.listeners`)."""
+        self.scalars += write_frame(self.writer, rows)
+        if hist is not None and len(hist):
+            names = dict(zip(rows["layer"].astype(int), rows["name"], strict=True))
+            self.histograms += _write_hist(self.writer, hist, names)
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        self.writer.close()
+
+
 @dataclass(frozen=True)
 class ExportSummary:
     """What `export_tensorboard` wrote: one entry per run (its TensorBoard run name)."""

@@ -7,7 +7,7 @@ mini-batch. For each (layer, source) logged more than once in a step:
   loss is each example's delta / B);
 - activation, preactivation: rows stacked;
 - update: summed (the total change of W during the step); a scalar update norm once per step;
-- weight: the last one (it does not change within a step).
+- weight, bias: the last one (they do not change within a step).
 A source logged once is used exactly as given. Arrays are copied when logged (the caller may
 update W in place before the step is complete).
 """
@@ -34,7 +34,7 @@ class LayerLog:
     sums: dict[str, np.ndarray] = field(default_factory=dict)
     rows: dict[str, list[np.ndarray]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
-    weight: np.ndarray | None = None
+    last: dict[str, np.ndarray] = field(default_factory=dict)  # weight, bias
     update_norm: float | None = None
     act: Any = None
 
@@ -49,8 +49,8 @@ class LayerLog:
                     self.sums[key] = np.array(arr, copy=True)
             elif key in STACKED:
                 self.rows.setdefault(key, []).append(np.array(arr, copy=True))
-            else:  # weight
-                self.weight = np.array(arr, copy=True)
+            else:  # weight, bias
+                self.last[key] = np.array(arr, copy=True)
         if update_norm is not None:
             if self.update_norm is not None:
                 raise ConfigError(
@@ -73,8 +73,7 @@ class LayerLog:
             if key == "delta" and mean and len(parts) > 1:
                 stacked = stacked / len(parts)
             out[key] = stacked
-        if self.weight is not None:
-            out["weight"] = self.weight
+        out.update(self.last)
         return out
 
 

@@ -114,19 +114,22 @@ class StatBuffer:
         """Steps with values, in increasing order."""
         return sorted(self._rows)
 
-    def table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(step, layer, fields) of every written row, ordered by step then layer; fields is
-        (n_rows, N_FIELDS) with the columns of `schema.FIELDS`."""
-        steps = np.array(self.steps, dtype=np.int64)
+    def table(self, only: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step, layer, fields) of every written row (of step `only` when given), ordered by
+        step then layer; fields is (n_rows, N_FIELDS) with the columns of `schema.FIELDS`."""
+        chosen = self.steps if only is None else [only] if only in self._rows else []
+        steps = np.array(chosen, dtype=np.int64)
         if steps.size == 0 or self.n_layers == 0:
             return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, N_FIELDS)))
         data = np.stack([self.row(int(s)) for s in steps])  # (n_steps, n_layers, N_FIELDS)
         s_idx, l_idx = np.nonzero(data[:, :, PRESENT] == 1.0)
         return steps[s_idx], l_idx.astype(np.int64), data[s_idx, l_idx]
 
-    def counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, counts (n_steps, n_layers, 3, N_BINS)) of every histogram step."""
-        steps = np.array(sorted(self._hists), dtype=np.int64)
+    def counts(self, only: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, counts (n_steps, n_layers, 3, N_BINS)) of every histogram step (of step
+        `only` when given)."""
+        chosen = sorted(self._hists) if only is None else [only] if only in self._hists else []
+        steps = np.array(chosen, dtype=np.int64)
         if steps.size == 0:
             return steps, np.zeros((0, self.n_layers, len(HIST_QUANTITIES), N_BINS), np.int64)
         return steps, np.stack([self.hist(int(s)) for s in steps])

@@ -19,10 +19,12 @@ def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=empty_dtype(c)) for c in columns})
 
 
-def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int]) -> pd.DataFrame:
-    """One row per written (step, layer), layers numbered by `order` (slot indices input →
-    output); each quantity's column made from its fields, vectorised over all rows."""
-    steps, slot_idx, fields = buf.table()
+def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int],
+                only: int | None = None) -> pd.DataFrame:
+    """One row per written (step, layer) (of step `only` when given), layers numbered by
+    `order` (slot indices input → output); each quantity's column made from its fields,
+    vectorised over all rows."""
+    steps, slot_idx, fields = buf.table(only)
     if steps.size == 0:
         return empty_frame(COLUMNS)
     position = np.empty(len(order), dtype=np.int64)
@@ -46,9 +48,10 @@ def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int]) -> pd.Data
     return pd.DataFrame(cols, columns=list(COLUMNS))
 
 
-def hist_frame(buf: StatBuffer, order: list[int]) -> pd.DataFrame:
-    """Tidy histogram rows, layers numbered by `order`, zero bins left out."""
-    steps, counts = buf.counts()
+def hist_frame(buf: StatBuffer, order: list[int], only: int | None = None) -> pd.DataFrame:
+    """Tidy histogram rows (of step `only` when given), layers numbered by `order`, zero bins
+    left out."""
+    steps, counts = buf.counts(only)
     if steps.size == 0:
         return empty_frame(HIST_COLUMNS)
     return pd.DataFrame(tidy_counts(steps, counts[:, order]), columns=list(HIST_COLUMNS))

@@ -82,7 +82,8 @@ class HookPath:
                 if stats:  # a backward (re)writes the whole row of its step
                     buf.row(t)[idx] = NAN
                     for source, array in (("grad", grad), ("bias_grad", grads.get("b")),
-                                          ("delta", delta), ("weight", params.get("W"))):
+                                          ("delta", delta), ("weight", params.get("W")),
+                                          ("bias", params.get("b"))):
                         if array is not None:
                             write_source(buf, t, idx, source, array)
                     if act is not None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from gradscope.core.errors import ConfigError, ShapeError
 
-ARRAY_KEYS = ("grad", "weight", "activation", "preactivation", "delta", "bias_grad")
+ARRAY_KEYS = ("grad", "weight", "activation", "preactivation", "delta", "bias_grad", "bias")
 W_KEYS = ("grad", "weight", "update")
 OUT_KEYS = ("activation", "preactivation", "delta")
 WEIGHT_LAYOUTS = {"in_out": "W is (fan_in, fan_out), y = x @ W",
@@ -91,15 +91,16 @@ def check_output_shapes(
     layer: int | str, arrays: dict[str, np.ndarray], w_shape: tuple[int, ...] | None,
     layout: str = "in_out",
 ) -> None:
-    """bias_grad is (fan_out,); activation, preactivation and delta are (batch, fan_out) rows
-    (after `as_rows`)."""
+    """bias_grad and bias are (fan_out,); activation, preactivation and delta are
+    (batch, fan_out) rows (after `as_rows`)."""
     fan_out = w_shape[-1] if w_shape else None
-    if "bias_grad" in arrays and fan_out is not None and arrays["bias_grad"].shape != (fan_out,):
-        raise ShapeError(
-            f"log(layer={layer!r}): bias_grad has shape {arrays['bias_grad'].shape}, but W has "
-            f"shape {w_shape} as (fan_in, fan_out), so dL/db must have shape ({fan_out},)."
-            + _layout_hint((1, arrays["bias_grad"].size), w_shape, layout)
-        )
+    for key in ("bias_grad", "bias"):
+        if key in arrays and fan_out is not None and arrays[key].shape != (fan_out,):
+            raise ShapeError(
+                f"log(layer={layer!r}): {key} has shape {arrays[key].shape}, but W has "
+                f"shape {w_shape} as (fan_in, fan_out), so it must have shape ({fan_out},)."
+                + _layout_hint((1, arrays[key].size), w_shape, layout)
+            )
     shapes = {arrays[k].shape for k in OUT_KEYS if k in arrays}
     if len(shapes) > 1:
         raise ShapeError(

@@ -70,11 +70,14 @@ class LogPath:
         for key in OUT_KEYS:
             if key in arrays:
                 arrays[key] = as_rows(arrays[key], self.batch_axis)
-        b = arrays.get("bias_grad")
-        if b is not None and b.ndim == 2 and 1 in b.shape:  # a column or row vector
-            arrays["bias_grad"] = b.reshape(-1)
+        for key in ("bias_grad", "bias"):
+            b = arrays.get(key)
+            if b is not None and b.ndim == 2 and 1 in b.shape:  # a column or row vector
+                arrays[key] = b.reshape(-1)
         idx = self._resolve(layer, arrays)
         act_layer = resolve_activation(activation_fn, self.act_layers)
+        if isinstance(act_layer, Activation) and self.slots[idx].activation is None:
+            self.slots[idx].activation = act_layer.activation
         if not any(self.due(t)):
             return
         if self.open.step is not None and self.open.step != t:
@@ -108,7 +111,7 @@ class LogPath:
         buf = self.buf
         stats, hist = self.due(t)
         if stats:
-            for source in ("grad", "bias_grad", "delta", "weight", "update"):
+            for source in ("grad", "bias_grad", "delta", "weight", "bias", "update"):
                 if source in arrays:
                     write_source(buf, t, idx, source, arrays[source])
             if logged.update_norm is not None:

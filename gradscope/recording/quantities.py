@@ -1,9 +1,9 @@
 """The per-layer statistics of layers.csv, one declarative entry each, and the sources they read.
 
 A **source** is one array of one layer at one step: "grad" (dL/dW), "bias_grad" (dL/db), "delta"
-(dL/dz, the signal reaching the layer), "weight" (W), "update" (ΔW the optimiser applied) and
-"activation" (the layer's output after its nonlinearity, with the pre-activation and the
-activation layer for the masks). Each source is reduced in ONE fused call to a few named
+(dL/dz, the signal reaching the layer), "weight" (W), "bias" (b), "update" (ΔW the optimiser
+applied) and "activation" (the layer's output after its nonlinearity, with the pre-activation
+and the activation layer for the masks). Each source is reduced in ONE fused call to a few named
 **fields** (`SOURCES`): e.g. grad → norm, rms, max_abs, nonfinite from a single pass. The fields
 are what the recorder's buffer stores (`recording.buffer.StatBuffer`), whoever computed them: the
 numpy reductions below, or a framework adapter with its own (e.g. torch) reductions of the same
@@ -99,6 +99,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("bias_grad", ("norm", "nonfinite"), stats.norm_nonfinite, "dL/db, the bias gradient"),
     Source("delta", ("norm",), stats.norm_only, "dL/dz, the gradient reaching the layer's output"),
     Source("weight", ("norm",), stats.norm_only, "W, the weights"),
+    Source("bias", ("norm",), stats.norm_only, "b, the biases"),
     Source("update", ("norm",), stats.norm_only, "ΔW, the update the optimiser applied"),
     Source("activation", ("mean", "std", "saturated", "dead"), _activation,
            "the layer's output after its nonlinearity (with pre-activation z and the activation)"),
@@ -137,4 +138,6 @@ QUANTITIES: tuple[Quantity, ...] = (
              "share of units inactive (z ≤ 0) for the whole batch (ReLU family)"),
     Quantity("nonfinite", ("grad.nonfinite", "bias_grad.nonfinite"),
              "number of NaN/Inf entries in dL/dW and dL/db", combine=nan_sum, integer=True),
+    # appended last so that readers of older layers.csv files (without it) keep their columns
+    Quantity("bias_norm", "bias.norm", "‖b‖ (with weight_norm: the theory's σ_b² and σ_w²)"),
 )

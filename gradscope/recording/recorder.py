@@ -8,8 +8,11 @@ buffer, and `frames` turns it into layers.csv/hist.csv rows (columns from `quant
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gradscope.core.errors import ConfigError
@@ -19,11 +22,13 @@ from gradscope.recording.accumulate import ACCUMULATE
 from gradscope.recording.buffer import StatBuffer
 from gradscope.recording.frames import hist_frame, layer_frame
 from gradscope.recording.hook_path import HookPath
+from gradscope.recording.listeners import Publisher
 from gradscope.recording.log_arrays import BATCH_AXES, WEIGHT_LAYOUTS, check_choice
 from gradscope.recording.log_path import LogPath
 from gradscope.recording.order import chain_order
 from gradscope.recording.schema import COLUMNS, HIST_COLUMNS, ID_COLUMNS, STAT_COLUMNS
 from gradscope.recording.slots import Slot, weight_slots
+from gradscope.recording.table_html import layer_table_html
 
 __all__ = ["COLUMNS", "HIST_COLUMNS", "ID_COLUMNS", "STAT_COLUMNS", "GradientRecorder"]
 
@@ -69,6 +74,12 @@ class GradientRecorder:
 
     With `hist=True`, |dL/dW|, |delta| and the post-activation values are binned into fixed bins
     (see gradscope.recording.histograms) every `hist_every` steps (default: `every`).
+
+    Live: `tensorboard="runs/x"` (or `rec.tensorboard("runs/x")`) writes every recorded step's
+    per-layer scalars (and histograms) to TensorBoard as training goes; any object with
+    `on_step(step, rows, hist)` can listen (`add_listener`, see `recording.listeners`).
+    Afterwards: `rec.save(DIR, losses=...)` writes a run folder for `gradscope report DIR`,
+    `rec.plot()` draws the δ profile, and a notebook shows the per-layer table.
     """
 
     def __init__(
@@ -82,6 +93,7 @@ class GradientRecorder:
         weight_layout: str = "in_out",
         batch_axis: int = 0,
         accumulate: str = "mean",
+        tensorboard: str | Path | None = None,
     ) -> None:
         hint = "record every N-th step; 1 records every step"
         self.every = check_scalar(every, "GradientRecorder every", int, min_val=1, hint=hint)
@@ -97,6 +109,7 @@ class GradientRecorder:
         self._step: int | None = None
         self._count = 0
         self._hooks: HookPath | None = None
+        self._publisher = Publisher()
         if net is not None and layers is not None:
             raise ConfigError("GradientRecorder(net, layers=...): the network fixes the layer "
                               "order; give layers=... only for hand-written backprop.")
@@ -111,6 +124,8 @@ class GradientRecorder:
                                    self._count_step)
         elif layers is not None:
             self._declare(layers)
+        if tensorboard is not None:
+            self.tensorboard(tensorboard)
 
     def _declare(self, layers: Sequence[str]) -> None:
         names = list(layers) if not isinstance(layers, str) else []
@@ -138,11 +153,61 @@ class GradientRecorder:
             adapter.flush()
 
     def detach(self) -> None:
-        """Remove every hook this recorder attached (the recorded data stays)."""
+        """Remove every hook this recorder attached (the recorded data stays); the listeners
+        get the last steps and are closed."""
         if self._hooks is not None:
             self._hooks.remove()
         for adapter in self.__dict__.pop("_adapters", ()):
             adapter.remove()
+        try:
+            self.flush_listeners()
+        except ConfigError:  # layers logged by name in no known order: to_frame() says so
+            pass
+        self._publisher.close()
+
+    # -- listeners ---------------------------------------------------------------------------------
+    def add_listener(self, listener: Any) -> None:
+        """Hand each complete recorded step to `listener.on_step(step, rows, hist)` as training
+        goes (see `recording.listeners`)."""
+        self._publisher.add(listener)
+
+    def tensorboard(self, logdir: str | Path) -> Any:
+        """Write every recorded step's per-layer scalars (and histograms with hist=True) to
+        TensorBoard event files in `logdir` while training (needs gradscope[tensorboard]);
+        returns the listener. A convenience that delegates upward to gradscope.export
+        (declared in pyproject.toml)."""
+        from gradscope.export.tensorboard import TensorBoardListener
+
+        listener = TensorBoardListener(logdir)
+        self.add_listener(listener)
+        return listener
+
+    def complete_before(self, step: int) -> None:
+        """Every recorded step before `step` is complete (framework adapters call this when a
+        new step starts): listeners get those steps."""
+        if not self._publisher.listeners:
+            return
+        try:
+            order = self._order()
+        except ConfigError:  # layers logged by name whose order is not known yet: wait
+            return
+        self._publisher.publish(self._buffer.steps, lambda t: self._step_rows(t, order),
+                                before=int(step))
+
+    def flush_listeners(self) -> None:
+        """Hand every recorded step not handed over yet to the listeners (the last step goes
+        here: nothing later completes it)."""
+        if not self._publisher.listeners:
+            return
+        self._flush_adapters()
+        self._log.complete()
+        order = self._order()
+        self._publisher.publish(self._buffer.steps, lambda t: self._step_rows(t, order))
+
+    def _step_rows(self, step: int, order: list[int]) -> tuple[pd.DataFrame,
+                                                                pd.DataFrame | None]:
+        rows = layer_frame(self._buffer, self._slots, order, only=step)
+        return rows, (hist_frame(self._buffer, order, only=step) if self.hist else None)
 
     def __enter__(self) -> GradientRecorder:
         return self
@@ -168,6 +233,7 @@ class GradientRecorder:
         return t, t % self.every == 0, self.hist and t % self.hist_every == 0
 
     def _count_step(self, layer: Layer, grad_input: tuple, grad_output: tuple) -> None:
+        self.complete_before(self.step)
         self._count += 1
 
     @property
@@ -200,6 +266,37 @@ class GradientRecorder:
         return self._add_slot(Slot(str(name), str(kind),
                                    None if shape is None else tuple(shape)))
 
+    @property
+    def activations(self) -> list[str | None]:
+        """The registered activation following each layer, input → output (None: unknown, e.g.
+        the output layer, or a nonlinearity gradscope does not recognise)."""
+        return [self._slots[i].activation for i in self._order()]
+
+    def note_activation(self, index: int, name: str) -> None:
+        """Framework adapters: layer `index` (as returned by `add_layer`) is followed by the
+        registered activation `name` (the first one noted is kept)."""
+        if self._slots[index].activation is None:
+            self._slots[index].activation = str(name)
+
+    def theory_inputs(self, data: Any = None) -> dict[str, Any]:
+        """What the mean-field theory needs besides layers.csv (whose weight_norm and bias_norm
+        at the first step give each layer's σ_w² and σ_b²): `activation`, when every hidden
+        layer (all but the last) is followed by the same known one, and `q_in` = E[x²] of the
+        input `data` (an array or tensor of examples), when given."""
+        out: dict[str, Any] = {}
+        hidden = self.activations[:-1] if self._slots else []
+        if hidden and None not in hidden and len(set(hidden)) == 1:
+            out["activation"] = hidden[0]
+        if data is not None:
+            if callable(getattr(data, "detach", None)):  # a torch tensor
+                data = data.detach().cpu().numpy()
+            x = np.asarray(data, dtype=np.float64)
+            if x.size == 0 or not np.isfinite(x).all():
+                raise ConfigError("theory data=...: give the finite input examples the net is "
+                                  "trained on (their mean square is the theory's q_in).")
+            out["q_in"] = float(np.mean(x * x))
+        return out
+
     def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
         """Fill update_ratio of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
         if self._hooks is not None:
@@ -217,27 +314,30 @@ class GradientRecorder:
         preactivation: Any = None,
         delta: Any = None,
         bias_grad: Any = None,
+        bias: Any = None,
         update: Any = None,
         activation_fn: str | Any = None,
     ) -> None:
         """Record plain arrays of one layer at one step (for backprop written by hand).
 
-        `layer` is an index (0 = nearest the input) or a name (ordered as declared in
-        `layers=`, else by the W shapes' chain). grad = dL/dW and update = ΔW (an array, or its
-        norm) have W's shape in the declared `weight_layout`; bias_grad is (fan_out,); delta =
-        dL/dz and activation/preactivation (the layer's output after/before its nonlinearity)
-        are (batch, fan_out), or (fan_out, batch) with batch_axis=1, or (fan_out,) for one
-        example. With `activation_fn` (a registered name such as "sigmoid", or an object
-        following `recording.activation_protocol`) and `preactivation`, saturated_frac /
-        dead_frac are computed, and for a registered name a missing `activation` is derived;
-        without any nonlinearity, `preactivation` alone gives act_mean/act_std (as the
-        recorder does for an output layer). Missing quantities give NaN. Calls for the same
-        (step, layer) are merged, and a quantity logged again is accumulated (`accumulate`).
-        Steps with step % every != 0 are skipped.
+        `layer` is an index (0 = nearest the input) or a name (ordered as declared in `layers=`,
+        else by the W shapes' chain). grad = dL/dW and update = ΔW (an array, or its norm) have W's
+        shape in the declared `weight_layout`; bias_grad and bias (b) are (fan_out,); delta = dL/dz
+        and activation/preactivation (the layer's output after/before its nonlinearity) are (batch,
+        fan_out), or (fan_out, batch) with batch_axis=1, or (fan_out,) for one example. With
+        `activation_fn` (a registered name such as "sigmoid", or an object following
+        `recording.activation_protocol`) and `preactivation`, saturated_frac / dead_frac are
+        computed, and for a registered name a missing `activation` is derived; without any
+        nonlinearity, `preactivation` alone gives act_mean/act_std (as the recorder does for an
+        output layer). Missing quantities give NaN. Calls for the same (step, layer) are merged, and
+        a quantity logged again is accumulated (`accumulate`). Steps with step % every != 0 are
+        skipped.
         """
         values = {"grad": grad, "weight": weight, "activation": activation,
-                  "preactivation": preactivation, "delta": delta, "bias_grad": bias_grad}
+                  "preactivation": preactivation, "delta": delta, "bias_grad": bias_grad,
+                  "bias": bias}
         self._log.log(step, layer, values, update, activation_fn)
+        self.complete_before(int(step))  # the open step is `step`: earlier ones are complete
 
     # -- results -----------------------------------------------------------------------------------
     def _order(self) -> list[int]:
@@ -253,6 +353,7 @@ class GradientRecorder:
         (ConfigError when layers logged by name have no known input → output order)."""
         self._flush_adapters()
         self._log.complete()
+        self.flush_listeners()
         return layer_frame(self._buffer, self._slots, self._order())
 
     def hist_frame(self) -> pd.DataFrame:
@@ -262,8 +363,71 @@ class GradientRecorder:
         self._log.complete()
         return hist_frame(self._buffer, self._order())
 
+    # -- conveniences: each delegates upward (a function-level import declared in pyproject.toml)
+    def save(
+        self,
+        out: str | Path,
+        *,
+        losses: Any = None,
+        steps: pd.DataFrame | None = None,
+        config: Any = None,
+        history: Any = None,
+        data: Any = None,
+        name: str = "recording",
+        force: bool = False,
+        **run: Any,
+    ) -> Any:
+        """Write a run folder that `gradscope report DIR` and `gradscope diagnose --from DIR`
+        read like a sweep's (runs.csv with the diagnosis, layers.csv, steps.csv, [hist.csv],
+        manifest.json) and return the Diagnosis. `losses`: one per step (or `steps`, a frame
+        with step, loss[, accuracy]); `config`: what describes the run (a mapping or a
+        RunConfig: model, dataset, lr, activation, init...); `history`: what `gs.train` or
+        `gradscope.torch.train_torch` returned (steps, status, final loss and accuracy);
+        `data`: the input examples, for the theory's q_in (`theory_inputs`: the activation and
+        q_in join the run's parameters unless `config` gives them); `run`: status,
+        final_loss, final_accuracy, first_nonfinite_step (see
+        `gradscope.sweeps.save.save_recording`)."""
+        from gradscope.sweeps.save import save_recording
+
+        if history is not None:
+            steps = history.to_frame() if steps is None else steps
+            run = {"status": history.status, "final_loss": history.final_loss,
+                   "final_accuracy": history.final_accuracy,
+                   "first_nonfinite_step": history.first_nonfinite_step, **run}
+
+        params = {**self.theory_inputs(data), **_params_of(config)}
+        hist = self.hist_frame() if self.hist else None
+        return save_recording(out, self.to_frame(), steps, losses=losses, params=params,
+                              name=name, hist=hist, force=force, **run)
+
+    def plot(self) -> Any:
+        """The δ profile of this recording as a matplotlib Figure: log10 delta_norm and
+        grad_norm per layer at the first and the last recorded step."""
+        from gradscope.plots.profile import recording_profile
+
+        return recording_profile(self.to_frame())
+
+    def _repr_html_(self) -> str:
+        """The per-layer table at the first recorded step, with log bars (Jupyter)."""
+        frame = self.to_frame()
+        step = int(frame["step"].min()) if len(frame) else 0
+        return (f"<p><code>{escape(repr(self))}</code></p>"
+                + layer_table_html(frame, step=step))
+
     def __repr__(self) -> str:
         return (
             f"GradientRecorder({len(self._slots)} layers, every={self.every}, hist={self.hist}, "
             f"{len(self._buffer.steps)} steps recorded)"
         )
+
+
+def _params_of(config: Any) -> dict[str, Any]:
+    """A run's parameters as a dict: from a mapping, or an object with `asdict()` (RunConfig)."""
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    if callable(getattr(config, "asdict", None)):
+        return dict(config.asdict())
+    raise ConfigError(f"save(config=...) takes a mapping of run parameters or a RunConfig, "
+                      f"got {type(config).__name__}.")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradscope.core.errors import ConfigError
+from gradscope.nn.layers.activation import Activation
 from gradscope.nn.layers.base import Layer
 from gradscope.recording.activation_protocol import is_activation
 from gradscope.recording.stats import NAN
@@ -22,6 +23,7 @@ class Slot:
     w_shape: tuple[int, ...] | None  # as (fan_in, fan_out)
     layer: Layer | None = None
     source: Layer | None = None  # the layer whose output is "post-activation" (None: own output)
+    activation: str | None = None  # the registered activation that follows (None: unknown)
 
     @property
     def fans(self) -> tuple[float, float]:
@@ -63,5 +65,7 @@ def weight_slots(net: Layer) -> list[Slot]:
         source = next((lay for _, lay in layers[i + 1:end] if is_activation(lay)), None)
         slots.append(Slot(name=path or type(layer).__name__, kind=str(layer.kind),
                           w_shape=tuple(np.shape(layer.params["W"])), layer=layer,
-                          source=source))
+                          source=source,
+                          activation=source.activation if isinstance(source, Activation)
+                          else None))
     return slots

@@ -109,7 +109,7 @@ def _diagnoses(labels: pd.Series) -> str:
     return ", ".join(f"{d} {n}" for d, n in counts.items())
 
 
-def _ratio_cell(measured: float, predicted: float, rel: float) -> str:
+def _ratio_cell(measured: float, predicted: float, rel: float, note: str = "") -> str:
     if not (isinstance(measured, float) and math.isfinite(measured)):
         return ""
     text = f"{measured:.3g}"
@@ -117,6 +117,8 @@ def _ratio_cell(measured: float, predicted: float, rel: float) -> str:
         text += f" / {predicted:.3g}"
         if isinstance(rel, float) and math.isfinite(rel):
             text += f" ({rel:+.0%})"
+    elif note:
+        text += f" / {note}"  # e.g. "no prediction: activation unknown"
     return text
 
 
@@ -141,7 +143,7 @@ def configuration_section(frames: Frames) -> list[Block]:
         if len(theory):
             t = theory.iloc[0]
             ratio = _ratio_cell(float(t["measured_ratio"]), float(t["predicted_ratio"]),
-                                float(t["rel_error"]))
+                                float(t["rel_error"]), str(t.get("theory", "") or ""))
         loss = pd.to_numeric(sub.get("final_loss", pd.Series(dtype=float)), errors="coerce")
         acc = pd.to_numeric(sub.get("final_accuracy", pd.Series(dtype=float)),
                             errors="coerce")

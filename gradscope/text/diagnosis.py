@@ -20,6 +20,7 @@ EVIDENCE_KEYS = (
     ("delta_ratio_log10_last", "delta_ratio_log10 at the last recorded step", "{:+.2f}"),
     ("per_layer_ratio", "per-layer ‖δ_l‖²/‖δ_l+1‖², measured", "{:.4g}"),
     ("predicted_per_layer_ratio", "per-layer ‖δ_l‖²/‖δ_l+1‖², mean-field theory", "{:.4g}"),
+    ("theory", "mean-field theory", "{}"),
     ("update_ratio_log10", "log10 update ratio, layer 0 / output layer", "{:+.2f}"),
     ("saturated_frac", "saturated units (share)", "{:.2f}"),
     ("dead_frac", "dead units (share)", "{:.2f}"),
@@ -52,6 +53,8 @@ def format_diagnosis(found: Diagnosis, head: str = "") -> str:
         lines.append("remedies, best first:")
         lines += [f"  {i}. {name}: {REMEDIES.get(name).why}"
                   for i, name in enumerate(found.remedies, 1)]
+    if found.evidence.get("remedies_left_out"):
+        lines.append(f"  not offered: {found.evidence['remedies_left_out']}")
     return "\n".join(lines)
 
 

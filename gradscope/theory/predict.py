@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -170,6 +171,43 @@ def predict(
         sigma_b2=float(sigma_b2), bias_init=bias_init, depth=int(depth), width=int(width),
         in_dim=int(in_dim), out_dim=int(out_dim), q_in=float(q_in), norm=norm,
         residual=bool(residual),
+        q_star=q_star, chi1=chi_1, depth_scale=depth_scale(chi_1), per_layer_ratio=per_layer,
+        per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
+        total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,
+        delta_ratio_log10=log10_total / 2.0, layers=tuple(rows),
+    )
+
+
+def predict_layers(activation: str, sigma_w2: Sequence[float],
+                   sigma_b2: float | Sequence[float] = 0.0, *, q_in: float = 1.0,
+                   fans: Sequence[tuple[int, int]] | None = None) -> Prediction:
+    """Mean-field prediction for a plain net (Dense → φ blocks, then an output Dense layer) from
+    per-layer variances, e.g. estimated from a trained model's weights: σ_w²(l) = fan_in·E[W_l²]
+    and σ_b²(l) = E[b_l²] for each of the depth + 1 Dense layers, q_in = E[x²] of the input.
+    `fans` ((fan_in, fan_out) per layer) fills width/in_dim/out_dim of the record."""
+    sw2 = [float(v) for v in sigma_w2]
+    depth = len(sw2) - 1
+    sb2 = float(sigma_b2) if isinstance(sigma_b2, int | float) else [float(v) for v in sigma_b2]
+    ACTIVATIONS.parse(activation, "activation")
+    if depth < 1 or not all(math.isfinite(v) and v >= 0 for v in sw2) or (
+            not isinstance(sb2, float) and len(sb2) != depth + 1):
+        raise ConfigError(
+            f"predict_layers needs σ_w² ≥ 0 of at least 2 Dense layers and σ_b² of each (or one "
+            f"for all); got sigma_w2={sw2!r}, sigma_b2={sigma_b2!r}.")
+    check_scalar(q_in, "q_in", float, min_val=0.0, hint="E[x²] of the input features.")
+    m = moments(activation)
+    rows = layer_predictions(m, NetShape(sw2, sb2, [False] * depth, q_in), "plain")
+    hidden_w2 = float(np.mean(sw2[1:-1])) if depth > 1 else sw2[0]
+    hidden_b2 = sb2 if isinstance(sb2, float) else float(np.mean(sb2[:depth]))
+    q_star, chi_1 = _fixed_point_rate(m, "plain", hidden_w2, hidden_b2, q_in, rows)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log10_total = float(np.log10([r.ratio for r in rows]).sum())
+    per_layer = 10.0 ** (log10_total / depth)
+    fans = list(fans) if fans is not None else [(0, 0)] * (depth + 1)
+    return Prediction(
+        activation=ACTIVATIONS.parse(activation).name, init=None, sigma_w2=hidden_w2,
+        sigma_b2=hidden_b2, depth=depth, width=int(fans[0][1]), in_dim=int(fans[0][0]),
+        out_dim=int(fans[-1][1]), q_in=float(q_in), norm="none", residual=False,
         q_star=q_star, chi1=chi_1, depth_scale=depth_scale(chi_1), per_layer_ratio=per_layer,
         per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
         total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,

@@ -10,6 +10,7 @@ See `gradscope.torch.watch` for what is recorded and when.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from torch import nn
 
@@ -26,13 +27,14 @@ __all__ = ["TorchResidual", "load_model", "to_torch", "train_torch", "watch"]
 
 
 def watch(model: nn.Module, every: int = 1, hist: bool = False, *,
-          include: type | tuple[type, ...] | Callable[[nn.Module], bool] | None = None
-          ) -> GradientRecorder:
+          include: type | tuple[type, ...] | Callable[[nn.Module], bool] | None = None,
+          tensorboard: str | Path | None = None) -> GradientRecorder:
     """A GradientRecorder of `model`: one row per parametric leaf module (a module without
     children that has a trainable `weight`) per recorded step; `layer` = order of first call in
     the forward pass, `name` = the qualified module name. One step per backward pass; rows every
     `every` steps. `include`: module types (or a predicate) to restrict the rows to.
-    `rec.detach()` removes every hook."""
+    `tensorboard`: a log directory written live at every recorded step (see
+    `GradientRecorder.tensorboard`). `rec.detach()` removes every hook."""
     if not isinstance(model, nn.Module):
         raise ConfigError(f"watch() needs a torch.nn.Module, got {type(model).__name__}.")
     every = check_scalar(every, "every", int, min_val=1)
@@ -51,4 +53,6 @@ def watch(model: nn.Module, every: int = 1, hist: bool = False, *,
             "watch (nn.Linear, nn.Conv2d, nn.Embedding, norm layers...)."
         ) from None
     rec.attach_adapter(watcher)  # to_frame() measures pending updates; detach() unhooks
+    if tensorboard is not None:
+        rec.tensorboard(tensorboard)
     return rec

@@ -24,11 +24,16 @@ class RecorderSink:
 
     def write(self, step: int, fields: Sequence[str], values: np.ndarray) -> None:
         """One recorded step: `values` (n_layers, len(fields)), fields named "source.field"."""
+        self.rec.complete_before(step)  # earlier steps (and their updates) are complete
         col = {name: i for i, name in enumerate(fields)}
         buf = self.rec.buffer
-        for source in ("grad", "bias_grad", "weight", "delta", "activation"):
+        for source in ("grad", "bias_grad", "weight", "bias", "delta", "activation"):
             names = [f for f in fields if f.startswith(source + ".")]
             buf.write_layers(step, source, values[:, [col[f] for f in names]])
+
+    def activation(self, index: int, name: str) -> None:
+        """Layer `index` is followed by the registered activation `name`."""
+        self.rec.note_activation(index, name)
 
     def write_updates(self, step: int, norms: np.ndarray) -> None:
         """‖ΔW‖ per layer of recorded step `step`."""

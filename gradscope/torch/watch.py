@@ -46,7 +46,7 @@ from gradscope.torch.reduce import activation_stats, bias_stats, grad_stats, nor
 # the fields of one layer's numbers at one recorded step, in the order they are stacked
 FIELDS = ("grad.norm", "grad.rms", "grad.max_abs", "grad.nonfinite", "bias_grad.norm",
           "bias_grad.nonfinite", "weight.norm", "delta.norm", "activation.mean",
-          "activation.std", "activation.saturated", "activation.dead")
+          "activation.std", "activation.saturated", "activation.dead", "bias.norm")
 
 
 @dataclass
@@ -97,7 +97,7 @@ class Watcher:
 
     model: nn.Module
     every: int
-    sink: Any  # has declare(layers) and write(step, fields, values) and write_updates(...)
+    sink: Any  # has declare(layers), write(step, fields, values), write_updates, activation
     include: Callable[[nn.Module], bool] | None = None  # which recorded modules get rows
     layers: list[_Layer] = field(default_factory=list)
     order: list[_Layer] = field(default_factory=list)
@@ -225,8 +225,11 @@ class Watcher:
             act = activation_stats(out, layer.act) if out is not None else w.new_full((4,), np.nan)
             rows.append(torch.cat([
                 grad_stats(w.grad, w), bias_stats(b_grad, w), norm_of(w, w),
-                norm_of(layer.delta, w), act.to(w.dtype)]))
+                norm_of(layer.delta, w), act.to(w.dtype),
+                norm_of(b if isinstance(b, torch.Tensor) else None, w)]))
             layer.snapshot = w.detach().clone()
+            if layer.act is not None:
+                self.sink.activation(layer.index, layer.act.name)
             layer.output = layer.act_out = layer.delta = None
         values = torch.stack([r.to(torch.float64) for r in rows]).cpu().numpy()
         self.sink.write(t, FIELDS, values)

@@ -12,7 +12,7 @@ from gradscope.analysis.diagnosis.evidence import Evidence, gather
 from gradscope.analysis.diagnosis.html import diagnosis_html
 from gradscope.analysis.diagnosis.labels import BY_NAME
 from gradscope.analysis.diagnosis.phrases import evidence_note
-from gradscope.analysis.diagnosis.remedies import rank_remedies
+from gradscope.analysis.diagnosis.remedies import left_out, rank_remedies
 from gradscope.analysis.diagnosis.rules import Verdict, classify
 from gradscope.analysis.measured_vs_theory import run_dims
 
@@ -68,6 +68,11 @@ def diagnose(
     verdict = classify(ev)
     evidence = {**ev.numbers(), "first_bad_layer": verdict.first_bad_layer,
                 "when": verdict.when}
+    unknown = left_out(verdict.label, config)
+    if unknown:
+        needed = sorted({k for keys in unknown.values() for k in keys})
+        evidence["remedies_left_out"] = (f"{', '.join(unknown)} (they depend on the "
+                                         f"{' and '.join(needed)}, which is unknown)")
     at = layers[layers["step"] == ev.first_step].sort_values("layer") if len(layers) else layers
     return Diagnosis(verdict.label, finding(ev, verdict), verdict.first_bad_layer, evidence,
                      tuple(rank_remedies(verdict.label, config, run_dims(at))))

@@ -35,6 +35,7 @@ class Remedy:
     why: str
     change: Callable[[Params], dict[str, Any]]  # the fields to replace
     when: Callable[[Params], bool] = lambda p: True
+    needs: tuple[str, ...] = ()  # parameters `change`/`when` read: unknown → not offered
 
     def changes(self, cfg: Any) -> dict[str, Any] | None:
         """The fields this remedy replaces in `cfg` (a config or a mapping), or None when it
@@ -82,22 +83,28 @@ REMEDIES: Registry[Remedy] = Registry("remedy")
 
 
 def _add(name: str, why: str, change: Callable[[Params], dict[str, Any]],
-         when: Callable[[Params], bool] = lambda p: True) -> None:
-    REMEDIES.add(name, Remedy(name, why, change, when), why)
+         when: Callable[[Params], bool] = lambda p: True, needs: tuple[str, ...] = ()) -> None:
+    REMEDIES.add(name, Remedy(name, why, change, when, needs), why)
+
+
+def _known(params: Params, key: str) -> bool:
+    value = params.get(key)
+    return value is not None and value == value and str(value) not in ("", "nan", "None")
 
 
 _add("relu_he", "ReLU instead of a saturating activation, with He init: φ' = 1 on active units "
      "and σ_w² = 2 make the per-layer factor χ₁ = σ_w²/2 = 1",
-     lambda cfg: {"activation": "relu", "init": "he"}, lambda cfg: _family(cfg) != "relu")
+     lambda cfg: {"activation": "relu", "init": "he"}, lambda cfg: _family(cfg) != "relu",
+     needs=("activation",))
 _add("he", "He initialisation (σ_w² = 2): χ₁ = 1 for ReLU-family units",
-     lambda cfg: {"init": "he"}, lambda cfg: _family(cfg) == "relu")
+     lambda cfg: {"init": "he"}, lambda cfg: _family(cfg) == "relu", needs=("activation",))
 _add("xavier", "Xavier initialisation (σ_w² = 1 on square layers): keeps the variance of "
      "tanh-like nets near the edge of chaos",
-     lambda cfg: {"init": "xavier"}, lambda cfg: _family(cfg) != "relu")
+     lambda cfg: {"init": "xavier"}, lambda cfg: _family(cfg) != "relu", needs=("activation",))
 _add("orthogonal", "orthogonal initialisation: every singular value of W is the gain, so W "
      "neither shrinks nor stretches any direction (dynamical isometry)",
      lambda cfg: {"init": "orthogonal:1.4142135623730951" if _family(cfg) == "relu"
-                  else "orthogonal"})
+                  else "orthogonal"}, needs=("activation",))
 _add("batchnorm", "batch normalisation: every pre-activation is rescaled to unit variance over "
      "the batch, so φ works in its sensitive range whatever the weights' scale",
      lambda cfg: {"norm": "batchnorm"})
@@ -109,7 +116,7 @@ _add("residual", "residual connections x + f(x): the identity path carries the g
 _add("clip", "gradient clipping at global norm 1: bounds every step whatever the gradient",
      lambda cfg: {"clip": 1.0}, lambda cfg: cfg["clip"] == 0.0 or cfg["clip"] > 1.0)
 _add("smaller_lr", "a 10× smaller learning rate: smaller steps cannot overshoot",
-     lambda cfg: {"lr": float(cfg["lr"]) / 10.0})
+     lambda cfg: {"lr": float(cfg["lr"]) / 10.0}, needs=("lr",))
 
 RANKING: Mapping[str, tuple[str, ...]] = {label.name: label.remedies for label in LABELS}
 
@@ -118,6 +125,10 @@ def rank_remedies(label: str, cfg: Any = None,
                   dims: tuple[int, int] | None = None) -> list[str]:
     """The remedies for pathology `label`, best first; with `cfg` (a RunConfig or a runs.csv
     row), only those that apply.
+
+    A remedy that reads a parameter the config does not know (`Remedy.needs`: e.g. the
+    activation of a PyTorch model followed by a nonlinearity gradscope does not recognise) is
+    not offered: which initialisation suits a net depends on its activation (`left_out`).
 
     With `dims` (in_dim, out_dim of the net) the mean-field theory re-orders them: a remedy
     whose remedied config is still predicted beyond the band in the same direction
@@ -128,6 +139,7 @@ def rank_remedies(label: str, cfg: Any = None,
         return names
     try:
         params = params_of(cfg)
+        names = [n for n in names if all(_known(params, k) for k in REMEDIES.get(n).needs)]
         changes = {n: REMEDIES.get(n).changes(params) for n in names}
     except (GradscopeError, KeyError, TypeError, ValueError):  # not a usable config: rank all
         return names
@@ -136,6 +148,20 @@ def rank_remedies(label: str, cfg: Any = None,
     if dims is None or sign is None:
         return names
     return sorted(names, key=lambda n: _still_bad({**params, **changes[n]}, dims, sign))
+
+
+def left_out(label: str, cfg: Any) -> dict[str, tuple[str, ...]]:
+    """The remedies of `label` not offered for `cfg` because it lacks a parameter they read:
+    {remedy: the unknown parameters} (empty without a config)."""
+    if cfg is None:
+        return {}
+    params = params_of(cfg)
+    out = {}
+    for name in RANKING.get(label, ()):
+        missing = tuple(k for k in REMEDIES.get(name).needs if not _known(params, k))
+        if missing:
+            out[name] = missing
+    return out
 
 
 def _still_bad(params: Params, dims: tuple[int, int], sign: float) -> bool:
