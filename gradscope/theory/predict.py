@@ -205,8 +205,9 @@ def predict_layers(activation: str, sigma_w2: Sequence[float],
     per_layer = 10.0 ** (log10_total / depth)
     fans = list(fans) if fans is not None else [(0, 0)] * (depth + 1)
     return Prediction(
-        activation=ACTIVATIONS.parse(activation).name, init=None, sigma_w2=hidden_w2,
-        sigma_b2=hidden_b2, depth=depth, width=int(fans[0][1]), in_dim=int(fans[0][0]),
+        activation=ACTIVATIONS.parse(activation).name, init=None, bias_init=None,
+        sigma_w2=hidden_w2, sigma_b2=hidden_b2, depth=depth, width=int(fans[0][1]),
+        in_dim=int(fans[0][0]),
         out_dim=int(fans[-1][1]), q_in=float(q_in), norm="none", residual=False,
         q_star=q_star, chi1=chi_1, depth_scale=depth_scale(chi_1), per_layer_ratio=per_layer,
         per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
