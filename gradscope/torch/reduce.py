@@ -5,10 +5,20 @@ recorded step is complete and every layer's numbers cross to numpy in one transf
 gradscope.recording's definitions: norms are exact for values that over- or underflow a sum of
 squares (rescaled by the largest magnitude), and a tensor with NaN/Inf has norm nan (any NaN) or
 inf and its non-finite entries counted.
+
+Two paths, as in the numpy recorder (`recording.stats`): the *fast* one (`fast_row`) reads each
+array once or twice with plain reductions (‖x‖, min/max, Σx) and allocates nothing of the array's
+size; `trusted` then checks its numbers on the numpy side — a sum of squares that may have over-
+or underflowed, a non-finite value, a variance lost to cancellation — and only such a layer is
+measured again on the *exact* path (`exact_row`: rescaled norms, NaN/Inf counts, two-pass std).
+Healthy steps cost one transfer; a step with an exploding or vanishing layer costs two.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 
 from gradscope.torch.modules import TorchActivation
@@ -67,10 +77,96 @@ def activation_stats(out: torch.Tensor, act: TorchActivation | None) -> torch.Te
         return a.new_full((4,), NAN)
     mean = a.mean()
     std = a.std(correction=0) if a.numel() > 1 else torch.zeros_like(mean)
+    return torch.stack([mean, std, *_fractions(a, act)])
+
+
+@dataclass
+class LayerTensors:
+    """What one recorded module gives at the end of a recorded backward pass."""
+
+    weight: torch.Tensor
+    grad: torch.Tensor | None
+    bias_grad: torch.Tensor | None
+    delta: torch.Tensor | None
+    activation: torch.Tensor | None  # post-activation output (or the module's own output)
+    act: TorchActivation | None  # the activation applied (None: own output)
+
+
+def _norm(x: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    if x is None:
+        return like.new_full((), NAN)
+    return torch.linalg.vector_norm(x.detach())
+
+
+def _fractions(a: torch.Tensor, act: TorchActivation | None) -> tuple[torch.Tensor, ...]:
+    """(saturated, dead) shares of a post-activation tensor (nan where not applicable)."""
     sat = dead = a.new_tensor(NAN)
     if act is not None and act.family == "saturating" and act.grad_of_output is not None:
         sat = (act.grad_of_output(a) < 0.01 * act.max_grad).to(a.dtype).mean()
-    if act is not None and act.family == "relu":
-        inactive = (a <= 0).reshape(a.shape[0], -1) if a.ndim > 1 else (a <= 0).reshape(1, -1)
-        dead = inactive.all(dim=0).to(a.dtype).mean()
-    return torch.stack([mean, std, sat, dead])
+    if act is not None and act.family == "relu":  # a unit is dead if a <= 0 for every example
+        per_unit = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(1, -1)
+        dead = (per_unit.amax(dim=0) <= 0).to(a.dtype).mean()
+    return sat, dead
+
+
+def fast_row(t: LayerTensors) -> torch.Tensor:
+    """The FIELDS of one layer (see watch.FIELDS) from plain reductions, float64; the NaN/Inf
+    counts are 0 (`trusted` sends a layer with a non-finite norm to `exact_row`)."""
+    w = t.weight.detach()
+    zero = w.new_zeros(())
+    if t.grad is not None and t.grad.numel():
+        g = t.grad.detach()
+        norm = torch.linalg.vector_norm(g)
+        lo, hi = torch.aminmax(g)
+        grad = [norm, norm / g.numel() ** 0.5, torch.maximum(hi, -lo), zero]
+    else:
+        grad = list(grad_stats(t.grad, w))
+    act = [w.new_tensor(NAN)] * 4
+    if t.activation is not None and t.activation.numel():
+        a = t.activation.detach()
+        n = a.numel()
+        mean = a.sum() / n
+        var = torch.linalg.vector_norm(a) ** 2 / n - mean * mean
+        act = [mean, var.clamp(min=0).sqrt(), *_fractions(a, t.act)]
+    values = [*grad, _norm(t.bias_grad, w), zero, _norm(w, w), _norm(t.delta, w), *act]
+    return torch.stack([v.to(torch.float64) for v in values])
+
+
+def exact_row(t: LayerTensors) -> torch.Tensor:
+    """The same fields from the exact reductions (rescaled norms, NaN/Inf counts, two-pass std)."""
+    w = t.weight
+    act = (activation_stats(t.activation, t.act) if t.activation is not None
+           else w.new_full((4,), NAN))
+    return torch.cat([grad_stats(t.grad, w), bias_stats(t.bias_grad, w), norm_of(w, w),
+                      norm_of(t.delta, w), act.to(w.dtype)]).to(torch.float64)
+
+
+def _safe_low(dtype: torch.dtype) -> float:
+    """The smallest sum of squares that has lost no precision to underflow (as recording.stats)."""
+    info = torch.finfo(dtype) if dtype.is_floating_point else torch.finfo(torch.float64)
+    return info.tiny / info.eps
+
+
+def norm_is_trusted(norm: np.ndarray, dtype: torch.dtype) -> np.ndarray:
+    """Whether fast norms are exact: finite, and a sum of squares clear of underflow."""
+    with np.errstate(all="ignore"):
+        return np.isfinite(norm) & (norm * norm >= _safe_low(dtype))
+
+
+def trusted(row: np.ndarray, t: LayerTensors) -> bool:
+    """Whether `fast_row`'s numbers (`row`, in FIELDS order) need no exact recomputation."""
+    dtype = t.weight.dtype
+    norms = [(row[0], t.grad), (row[4], t.bias_grad), (row[6], t.weight), (row[7], t.delta)]
+    for value, tensor in norms:
+        if tensor is None or tensor.numel() == 0:
+            continue
+        if not norm_is_trusted(np.asarray(value), dtype) and not (value == 0 and tensor is t.grad
+                                                                   and row[2] == 0):
+            return False  # over/underflow or NaN/Inf: rescaled norm and counts needed
+    if t.activation is not None and t.activation.numel():
+        mean, std = row[8], row[9]
+        # Σa²/n − mean² keeps ≥ 3 fewer digits than the dtype when var ≤ 1e-3·E[a²]
+        if not (np.isfinite(mean) and np.isfinite(std) and std * std > 1e-3 * (
+                std * std + mean * mean)):
+            return False
+    return True

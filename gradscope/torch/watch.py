@@ -9,7 +9,9 @@ How it sees a training step, whatever the loop looks like:
   accumulation, several losses, `zero_grad(set_to_none=True)` all work);
 - on a recorded step (step % every == 0) the forward hooks keep the activation statistics and
   hook each recorded module's output tensor to catch δ = dL/d(output); at the end of the backward
-  pass every layer's numbers are stacked into one tensor and cross to numpy once;
+  pass every layer's numbers (and, with hist=True, its histogram counts) are stacked into one
+  tensor and cross to numpy once (a layer whose fast reductions over/underflowed is measured
+  again exactly: see `gradscope.torch.reduce`); an unrecorded step only counts the backward;
 - update_ratio is the optimiser's actual update: the weights are copied at the end of a recorded
   backward pass and compared at the next watched forward pass (or `to_frame()`).
 
@@ -41,7 +43,17 @@ from gradscope.torch.modules import (
     kind,
     module_activation,
 )
-from gradscope.torch.reduce import activation_stats, bias_stats, grad_stats, norm_of
+from gradscope.recording.histograms import N_BINS
+from gradscope.recording.histograms import QUANTITIES as HIST_QUANTITIES
+from gradscope.torch.hist import layer_counts
+from gradscope.torch.reduce import (
+    LayerTensors,
+    exact_row,
+    fast_row,
+    norm_is_trusted,
+    norm_of,
+    trusted,
+)
 
 # the fields of one layer's numbers at one recorded step, in the order they are stacked
 FIELDS = ("grad.norm", "grad.rms", "grad.max_abs", "grad.nonfinite", "bias_grad.norm",
@@ -60,7 +72,7 @@ class _Layer:
     act: TorchActivation | None = None
     act_out: torch.Tensor | None = None
     delta: torch.Tensor | None = None
-    snapshot: torch.Tensor | None = None  # weight at the end of the last recorded backward
+    snapshot: torch.Tensor | None = None  # weight at the last recorded backward (a reused buffer)
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -99,6 +111,7 @@ class Watcher:
     every: int
     sink: Any  # has declare(layers) and write(step, fields, values) and write_updates(...)
     include: Callable[[nn.Module], bool] | None = None  # which recorded modules get rows
+    hist: bool = False  # fixed-bin histograms of |dL/dW|, |δ| and the activation too
     layers: list[_Layer] = field(default_factory=list)
     order: list[_Layer] = field(default_factory=list)
     handles: list[Any] = field(default_factory=list)
@@ -216,21 +229,39 @@ class Watcher:
         self.step += 1
         if t % self.every != 0 or not self.order:
             return
-        rows = []
-        for layer in self.order:
-            w = layer.module.weight
-            b = getattr(layer.module, "bias", None)
-            b_grad = b.grad if isinstance(b, torch.Tensor) else None
-            out = layer.act_out if layer.act is not None else layer.output
-            act = activation_stats(out, layer.act) if out is not None else w.new_full((4,), np.nan)
-            rows.append(torch.cat([
-                grad_stats(w.grad, w), bias_stats(b_grad, w), norm_of(w, w),
-                norm_of(layer.delta, w), act.to(w.dtype)]))
-            layer.snapshot = w.detach().clone()
-            layer.output = layer.act_out = layer.delta = None
-        values = torch.stack([r.to(torch.float64) for r in rows]).cpu().numpy()
+        tensors = [self._tensors(layer) for layer in self.order]
+        parts = [torch.stack([fast_row(lt) for lt in tensors])]
+        if self.hist:
+            device = tensors[0].weight.device
+            parts.append(torch.stack([layer_counts(lt.grad, lt.delta, lt.activation, device)
+                                      for lt in tensors]).to(torch.float64))
+        flat = torch.cat([p.reshape(-1) for p in parts]).cpu().numpy()  # the one crossing
+        n = len(tensors)
+        values = flat[: n * len(FIELDS)].reshape(n, len(FIELDS))
+        redo = [i for i, lt in enumerate(tensors) if not trusted(values[i], lt)]
+        if redo:  # an exploding/vanishing/non-finite layer: its exact numbers (rare)
+            values[redo] = torch.stack([exact_row(tensors[i]) for i in redo]).cpu().numpy()
         self.sink.write(t, FIELDS, values)
+        if self.hist:
+            counts = flat[n * len(FIELDS):].reshape(n, len(HIST_QUANTITIES), N_BINS)
+            self.sink.write_counts(t, counts.astype(np.int64))
+        for layer in self.order:
+            w = layer.module.weight.detach()
+            snap = layer.snapshot
+            if snap is None or snap.shape != w.shape or snap.dtype != w.dtype or (
+                    snap.device != w.device):
+                snap = layer.snapshot = torch.empty_like(w)
+            snap.copy_(w)  # into the same buffer every time: no allocation per step
+            layer.output = layer.act_out = layer.delta = None
         self.pending_update = t
+
+    @staticmethod
+    def _tensors(layer: _Layer) -> LayerTensors:
+        w = layer.module.weight
+        b = getattr(layer.module, "bias", None)
+        out = layer.act_out if layer.act is not None else layer.output
+        return LayerTensors(w, w.grad, b.grad if isinstance(b, torch.Tensor) else None,
+                            layer.delta, out, layer.act)
 
     def flush(self) -> None:
         """Measure the update of the last recorded step (weights now vs at its backward)."""
@@ -239,13 +270,19 @@ class Watcher:
             return
         diffs = []
         for layer in self.order:
-            w = layer.module.weight.detach()
-            snap, layer.snapshot = layer.snapshot, None
-            diffs.append(norm_of(w - snap, w).to(torch.float64) if snap is not None
-                         else w.new_full((1,), np.nan, dtype=torch.float64))
-        norms = torch.cat(diffs).cpu().numpy()
+            snap = layer.snapshot
+            if snap is None:
+                diffs.append(None)
+                continue
+            diffs.append(snap.sub_(layer.module.weight.detach()))  # −ΔW, in the snapshot's place
+        nan = torch.full((), np.nan, dtype=torch.float64)
+        norms = torch.stack([torch.linalg.vector_norm(d).to(torch.float64) if d is not None
+                             else nan for d in diffs]).cpu().numpy()
         if np.all(norms == 0.0):  # no optimiser step happened (yet): not an update
             return
+        for i, d in enumerate(diffs):
+            if d is not None and norms[i] != 0 and not norm_is_trusted(norms[i], d.dtype):
+                norms[i] = float(norm_of(d, d)[0])  # over/underflowed: the rescaled norm
         self.sink.write_updates(t, norms)
 
 
