@@ -35,6 +35,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from gradscope.recording.histograms import N_BINS
+from gradscope.recording.histograms import QUANTITIES as HIST_QUANTITIES
+from gradscope.torch.hist import layer_counts
 from gradscope.torch.modules import (
     FUNCTION_ACTIVATIONS,
     TorchActivation,
@@ -43,9 +46,6 @@ from gradscope.torch.modules import (
     kind,
     module_activation,
 )
-from gradscope.recording.histograms import N_BINS
-from gradscope.recording.histograms import QUANTITIES as HIST_QUANTITIES
-from gradscope.torch.hist import layer_counts
 from gradscope.torch.reduce import (
     LayerTensors,
     exact_row,
