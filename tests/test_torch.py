@@ -377,3 +377,23 @@ def test_cli_diagnose_torch_bad_factories_exit_2(models, spec: str, words: str) 
     result = CliRunner().invoke(main, ["diagnose", "--torch", spec, "--steps", "5"])
     assert result.exit_code == 2, result.output
     assert words in result.stderr and "Traceback" not in result.output
+
+
+def test_the_torch_benchmark_runs_its_three_arms(capsys) -> None:
+    """`python -m gradscope.bench --torch`'s code path at tiny sizes (no timing asserted)."""
+    from gradscope.torch import bench
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops on a loaded machine: no OpenMP spinning
+    try:
+        rows = bench.run(repeat=2, widths=(8,), dtypes=(torch.float64,), depth=2, steps=10)
+        bench.main(repeat=1, quick=True, depth=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert [(r["dtype"], r["width"]) for r in rows] == [("float64", 8)]
+    for r in rows:  # 3 Linear layers: every=1 records 10 steps, every=10 one
+        assert (r["plain_rows"], r["every1_rows"], r["every10_rows"]) == (0, 30, 3)
+        assert r["every1_pct_min"] <= r["every1_pct"] <= r["every1_pct_max"]
+        assert min(r["plain_s"], r["every1_s"], r["every10_s"]) > 0
+    out = capsys.readouterr().out
+    assert "every=10" in out and "float32" in out and "float64" in out

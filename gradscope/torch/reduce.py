@@ -92,44 +92,73 @@ class LayerTensors:
     act: TorchActivation | None  # the activation applied (None: own output)
 
 
-def _norm(x: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    if x is None:
-        return like.new_full((), NAN)
-    return torch.linalg.vector_norm(x.detach())
+# what the fast path reduces each layer to (in the weights' dtype), combined in numpy by `assemble`
+RAW = ("grad.norm", "grad.min", "grad.max", "bias_grad.norm", "weight.norm", "delta.norm",
+       "activation.sum", "activation.norm", "activation.saturated", "activation.dead")
+
+
+def _given(x: torch.Tensor | None) -> bool:
+    return x is not None
 
 
 def _fractions(a: torch.Tensor, act: TorchActivation | None) -> tuple[torch.Tensor, ...]:
     """(saturated, dead) shares of a post-activation tensor (nan where not applicable)."""
     sat = dead = a.new_tensor(NAN)
     if act is not None and act.family == "saturating" and act.grad_of_output is not None:
-        sat = (act.grad_of_output(a) < 0.01 * act.max_grad).to(a.dtype).mean()
+        sat = (act.grad_of_output(a) < 0.01 * act.max_grad).sum(dtype=a.dtype) / a.numel()
     if act is not None and act.family == "relu":  # a unit is dead if a <= 0 for every example
         per_unit = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(1, -1)
-        dead = (per_unit.amax(dim=0) <= 0).to(a.dtype).mean()
+        dead = (per_unit.amax(dim=0) <= 0).sum(dtype=a.dtype) / per_unit.shape[1]
     return sat, dead
 
 
-def fast_row(t: LayerTensors) -> torch.Tensor:
-    """The FIELDS of one layer (see watch.FIELDS) from plain reductions, float64; the NaN/Inf
-    counts are 0 (`trusted` sends a layer with a non-finite norm to `exact_row`)."""
+def fast_raw(t: LayerTensors) -> torch.Tensor:
+    """One layer's `RAW` numbers from plain reductions (‖x‖, min/max, Σx: each array read once,
+    the gradient twice, nothing of its size allocated), in the weights' dtype."""
     w = t.weight.detach()
-    zero = w.new_zeros(())
-    if t.grad is not None and t.grad.numel():
+    nan = w.new_full((), NAN)
+    values = [nan] * len(RAW)
+    if _given(t.grad) and t.grad.numel():  # (an empty one goes to the exact path)
         g = t.grad.detach()
-        norm = torch.linalg.vector_norm(g)
         lo, hi = torch.aminmax(g)
-        grad = [norm, norm / g.numel() ** 0.5, torch.maximum(hi, -lo), zero]
-    else:
-        grad = list(grad_stats(t.grad, w))
-    act = [w.new_tensor(NAN)] * 4
-    if t.activation is not None and t.activation.numel():
+        values[0:3] = torch.linalg.vector_norm(g), lo, hi
+    for i, x in ((3, t.bias_grad), (4, w), (5, t.delta)):
+        if _given(x):
+            values[i] = torch.linalg.vector_norm(x.detach())
+    if _given(t.activation):
         a = t.activation.detach()
-        n = a.numel()
-        mean = a.sum() / n
-        var = torch.linalg.vector_norm(a) ** 2 / n - mean * mean
-        act = [mean, var.clamp(min=0).sqrt(), *_fractions(a, t.act)]
-    values = [*grad, _norm(t.bias_grad, w), zero, _norm(w, w), _norm(t.delta, w), *act]
-    return torch.stack([v.to(torch.float64) for v in values])
+        values[6:10] = a.sum(), torch.linalg.vector_norm(a), *_fractions(a, t.act)
+    return torch.stack([v if v.dtype == w.dtype else v.to(w.dtype) for v in values])
+
+
+def assemble(raw: np.ndarray, tensors: list[LayerTensors]) -> tuple[np.ndarray, np.ndarray]:
+    """(FIELDS values (n_layers, 12), trusted (n_layers,)) from the layers' `RAW` rows: a layer
+    is not trusted when a sum of squares may have over- or underflowed, a value is NaN/Inf, or
+    Σa²/n − mean² lost more than 3 digits to cancellation (var ≤ 1e-3·E[a²])."""
+    n_grad = np.array([t.grad.numel() if _given(t.grad) else np.nan for t in tensors], float)
+    n_act = np.array([t.activation.numel() if _given(t.activation) else np.nan
+                      for t in tensors], float)
+    low = np.array([_safe_low(t.weight.dtype) for t in tensors])
+    given = np.array([[_given(t.grad), _given(t.bias_grad), True, _given(t.delta)]
+                      for t in tensors]).reshape(len(tensors), 4)
+    g_norm, g_lo, g_hi, b_norm, w_norm, d_norm, a_sum, a_norm, sat, dead = raw.T
+    with np.errstate(all="ignore"):
+        max_abs = np.fmax(g_hi, -g_lo)
+        max_abs[np.isnan(g_hi) | np.isnan(g_lo)] = np.nan
+        mean = a_sum / n_act
+        sq = a_norm * a_norm / n_act
+        var = sq - mean * mean
+        std = np.sqrt(np.maximum(var, 0.0))
+        norms = np.stack([g_norm, b_norm, w_norm, d_norm], axis=1)
+        ok = np.isfinite(norms) & (norms * norms >= low[:, None])
+        ok[:, 0] |= (g_norm == 0) & (max_abs == 0)  # an all-zero gradient is exact
+        ok |= ~given
+        act_ok = np.isnan(n_act) | (np.isfinite(mean) & np.isfinite(sq) & (var > 1e-3 * sq))
+    zeros = np.where(given[:, 0], 0.0, np.nan)
+    values = np.stack([g_norm, g_norm / np.sqrt(n_grad), max_abs, zeros, b_norm,
+                       np.where(given[:, 1], 0.0, np.nan), w_norm, d_norm, mean, std, sat,
+                       dead], axis=1)
+    return values, ok.all(axis=1) & act_ok
 
 
 def exact_row(t: LayerTensors) -> torch.Tensor:
@@ -153,20 +182,3 @@ def norm_is_trusted(norm: np.ndarray, dtype: torch.dtype) -> np.ndarray:
         return np.isfinite(norm) & (norm * norm >= _safe_low(dtype))
 
 
-def trusted(row: np.ndarray, t: LayerTensors) -> bool:
-    """Whether `fast_row`'s numbers (`row`, in FIELDS order) need no exact recomputation."""
-    dtype = t.weight.dtype
-    norms = [(row[0], t.grad), (row[4], t.bias_grad), (row[6], t.weight), (row[7], t.delta)]
-    for value, tensor in norms:
-        if tensor is None or tensor.numel() == 0:
-            continue
-        if not norm_is_trusted(np.asarray(value), dtype) and not (value == 0 and tensor is t.grad
-                                                                   and row[2] == 0):
-            return False  # over/underflow or NaN/Inf: rescaled norm and counts needed
-    if t.activation is not None and t.activation.numel():
-        mean, std = row[8], row[9]
-        # Σa²/n − mean² keeps ≥ 3 fewer digits than the dtype when var ≤ 1e-3·E[a²]
-        if not (np.isfinite(mean) and np.isfinite(std) and std * std > 1e-3 * (
-                std * std + mean * mean)):
-            return False
-    return True

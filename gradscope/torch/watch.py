@@ -18,7 +18,9 @@ How it sees a training step, whatever the loop looks like:
 Activation statistics come from the first activation called after a recorded module and
 before the next recorded module in the forward pass (gradscope's own rule for a Dense layer):
 an nn.Sigmoid/Tanh/ReLU/LeakyReLU(0.01)/ELU/GELU/Softplus module, or the same function called
-directly (F.relu, torch.tanh...; seen through a TorchFunctionMode on recorded steps only).
+directly (F.relu, torch.tanh...; seen through a TorchFunctionMode on recorded steps; when the
+first recorded forward pass calls none of them as a layer's activation, the mode, which costs
+every op of the forward pass a Python call, is not used again).
 Anything else (a custom nonlinearity, a pooling, the next recorded module) means the module's
 own output is summarised and saturated_frac/dead_frac are NaN: unknown, never borrowed from
 another layer.
@@ -47,12 +49,13 @@ from gradscope.torch.modules import (
     module_activation,
 )
 from gradscope.torch.reduce import (
+    RAW,
     LayerTensors,
+    assemble,
     exact_row,
-    fast_row,
+    fast_raw,
     norm_is_trusted,
     norm_of,
-    trusted,
 )
 
 # the fields of one layer's numbers at one recorded step, in the order they are stacked
@@ -98,8 +101,8 @@ class _FunctionalActivations(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         act = FUNCTION_ACTIVATIONS.get(func)
-        if act is not None and isinstance(out, torch.Tensor):
-            self.watcher.saw_activation(act, out)
+        if act is not None and isinstance(out, torch.Tensor) and not self.watcher._in_act_module:
+            self.watcher.saw_activation(act, out, functional=True)
         return out
 
 
@@ -118,6 +121,9 @@ class Watcher:
     step: int = 0  # backward passes completed
     pending_update: int | None = None  # recorded step whose update is not measured yet
     _mode: _FunctionalActivations | None = None
+    _probed: bool = False  # a recorded forward pass has run (with the mode)
+    _functional: bool = False  # ... and a functional call was a layer's activation
+    _in_act_module: int = 0  # inside an activation module's forward (its module hook reports)
     _in_forward: int = 0
     _last: _Layer | None = None
 
@@ -133,6 +139,7 @@ class Watcher:
             self.handles.append(layer.module.register_forward_hook(self._module_hook(layer)))
         for _, module in self.model.named_modules():
             if id(module) not in by_module and module_activation(module) is not None:
+                self.handles.append(module.register_forward_pre_hook(self._activation_pre_hook))
                 self.handles.append(module.register_forward_hook(self._activation_hook))
         self.handles.append(self.model.register_forward_pre_hook(self._model_pre_hook))
         self.handles.append(self.model.register_forward_hook(self._model_hook))
@@ -161,10 +168,10 @@ class Watcher:
         if self._in_forward > 1:
             return
         self.flush()
-        self._last = None
+        self._last, self._in_act_module = None, 0
         for layer in self.layers:
             layer.output = layer.act = layer.act_out = layer.delta = None
-        if self.recording:
+        if self.recording and (self._functional or not self._probed):
             self._mode = _FunctionalActivations(self)
             self._mode.__enter__()
 
@@ -176,6 +183,7 @@ class Watcher:
             return
         if self._mode is not None:
             self._exit_mode()
+            self._probed = True
         out = _first_tensor(output)
         if out is not None:
             out.register_hook(self._output_grad_hook)
@@ -202,16 +210,22 @@ class Watcher:
 
         return hook
 
+    def _activation_pre_hook(self, module: nn.Module, args: tuple) -> None:
+        self._in_act_module += 1
+
     def _activation_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
+        self._in_act_module -= 1
         if torch.is_grad_enabled() and self.recording and isinstance(output, torch.Tensor):
             self.saw_activation(module_activation(module), output)
 
-    def saw_activation(self, act: TorchActivation | None, out: torch.Tensor) -> None:
+    def saw_activation(self, act: TorchActivation | None, out: torch.Tensor,
+                       functional: bool = False) -> None:
         """An activation ran: it is the activation of the last recorded module called, if that
         one has none yet (the first activation between it and the next recorded module)."""
         last = self._last
         if last is not None and last.act is None and act is not None and last.output is not None:
             last.act, last.act_out = act, out
+            self._functional |= functional
 
     @staticmethod
     def _delta_hook(layer: _Layer):
@@ -230,20 +244,23 @@ class Watcher:
         if t % self.every != 0 or not self.order:
             return
         tensors = [self._tensors(layer) for layer in self.order]
-        parts = [torch.stack([fast_row(lt) for lt in tensors])]
+        raws = [fast_raw(lt) for lt in tensors]
+        if len({r.dtype for r in raws}) > 1:
+            raws = [r.to(torch.float64) for r in raws]
+        parts = [torch.stack(raws).to(torch.float64)]
         if self.hist:
             device = tensors[0].weight.device
             parts.append(torch.stack([layer_counts(lt.grad, lt.delta, lt.activation, device)
                                       for lt in tensors]).to(torch.float64))
         flat = torch.cat([p.reshape(-1) for p in parts]).cpu().numpy()  # the one crossing
         n = len(tensors)
-        values = flat[: n * len(FIELDS)].reshape(n, len(FIELDS))
-        redo = [i for i, lt in enumerate(tensors) if not trusted(values[i], lt)]
+        values, ok = assemble(flat[: n * len(RAW)].reshape(n, len(RAW)), tensors)
+        redo = np.flatnonzero(~ok).tolist()
         if redo:  # an exploding/vanishing/non-finite layer: its exact numbers (rare)
             values[redo] = torch.stack([exact_row(tensors[i]) for i in redo]).cpu().numpy()
         self.sink.write(t, FIELDS, values)
         if self.hist:
-            counts = flat[n * len(FIELDS):].reshape(n, len(HIST_QUANTITIES), N_BINS)
+            counts = flat[n * len(RAW):].reshape(n, len(HIST_QUANTITIES), N_BINS)
             self.sink.write_counts(t, counts.astype(np.int64))
         for layer in self.order:
             w = layer.module.weight.detach()
@@ -275,9 +292,13 @@ class Watcher:
                 diffs.append(None)
                 continue
             diffs.append(snap.sub_(layer.module.weight.detach()))  # −ΔW, in the snapshot's place
-        nan = torch.full((), np.nan, dtype=torch.float64)
-        norms = torch.stack([torch.linalg.vector_norm(d).to(torch.float64) if d is not None
-                             else nan for d in diffs]).cpu().numpy()
+        norms = np.full(len(diffs), np.nan)
+        given = [i for i, d in enumerate(diffs) if d is not None]
+        if given:
+            found = [torch.linalg.vector_norm(diffs[i]) for i in given]
+            if len({f.dtype for f in found}) > 1:
+                found = [f.to(torch.float64) for f in found]
+            norms[given] = torch.stack(found).to(torch.float64).cpu().numpy()
         if np.all(norms == 0.0):  # no optimiser step happened (yet): not an update
             return
         for i, d in enumerate(diffs):
