@@ -386,14 +386,15 @@ def test_the_torch_benchmark_runs_its_three_arms(capsys) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny ops on a loaded machine: no OpenMP spinning
     try:
-        rows = bench.run(repeat=2, widths=(8,), dtypes=(torch.float64,), depth=2, steps=10)
+        rows = bench.run(widths=(8,), dtypes=(torch.float64,), depth=2, rounds=2)
         bench.main(repeat=1, quick=True, depth=2)
     finally:
         torch.set_num_threads(threads)
     assert [(r["dtype"], r["width"]) for r in rows] == [("float64", 8)]
-    for r in rows:  # 3 Linear layers: every=1 records 10 steps, every=10 one
-        assert (r["plain_rows"], r["every1_rows"], r["every10_rows"]) == (0, 30, 3)
+    for r in rows:  # 3 Linear layers, 1 warm-up + 2 × 10 steps: every=1 records 21, every=10 3
+        assert (r["rounds"], r["every1_rows"], r["every10_rows"]) == (2, 3 * 21, 3 * 3)
         assert r["every1_pct_min"] <= r["every1_pct"] <= r["every1_pct_max"]
-        assert min(r["plain_s"], r["every1_s"], r["every10_s"]) > 0
+        assert r["every10_pct_min"] <= r["every10_pct"] <= r["every10_pct_max"]
+        assert r["plain_step_s"] > 0
     out = capsys.readouterr().out
     assert "every=10" in out and "float32" in out and "float64" in out
