@@ -28,15 +28,31 @@ from gradscope.theory.moments import Moments
 
 
 # -- known values -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("activation", "init", "expected", "tol"), [
-    ("relu", "he", 1.0, 1e-12),
-    ("relu", "xavier", 0.5, 1e-12),
-    ("sigmoid", "xavier", 0.056, 0.03),
-    ("linear", "lecun", 1.0, 1e-12),
+def _sigmoid_xavier_fixed_point() -> tuple[float, float]:
+    """(q*, χ₁) of sigmoid + xavier on a square net, computed here with numpy alone:
+    q* = E[sigmoid(√q* z)²] (σ_w² = 1, σ_b² = 0) by fixed-point iteration, then
+    χ₁ = E[sigmoid'(√q* z)²], both by 200-point Gauss–Hermite quadrature."""
+    z, w = np.polynomial.hermite_e.hermegauss(200)
+    w = w / w.sum()
+    q = 1.0
+    for _ in range(500):
+        q = float(np.sum(w / (1.0 + np.exp(-np.sqrt(q) * z)) ** 2))
+    s = 1.0 / (1.0 + np.exp(-np.sqrt(q) * z))
+    return q, float(np.sum(w * (s * (1.0 - s)) ** 2))
+
+
+@pytest.mark.parametrize(("activation", "init", "expected"), [
+    ("relu", "he", 1.0),  # σ_w² = 2, E[φ'²] = 1/2
+    ("relu", "xavier", 0.5),  # σ_w² = 1
+    ("sigmoid", "xavier", None),  # the quadrature above
+    ("linear", "lecun", 1.0),
 ], ids=["relu+he", "relu+xavier", "sigmoid+xavier", "linear+lecun"])
-def test_known_chi1(activation, init, expected, tol):
+def test_known_chi1(activation, init, expected):
     p = predict(activation, init=init, width=256)
-    assert p.chi1 == pytest.approx(expected, rel=tol)
+    if expected is None:
+        q_star, expected = _sigmoid_xavier_fixed_point()
+        assert p.q_star == pytest.approx(q_star, rel=1e-8)
+    assert p.chi1 == pytest.approx(expected, rel=1e-8)
 
 
 def test_tanh_critical_line_at_sigma_b2_005():
@@ -234,16 +250,7 @@ def test_cli_json_has_the_keys():
 def test_cli_text():
     res = CliRunner().invoke(main, ["theory", "--activation", "sigmoid", "--init", "xavier"])
     assert res.exit_code == 0, res.output
-    # χ₁ computed here independently: q* = E[sigmoid(√q* z)²] (σ_w² = 1 for xavier on a square
-    # net, σ_b² = 0) by fixed-point iteration, then χ₁ = E[sigmoid'(√q* z)²], Gauss–Hermite
-    z, w = np.polynomial.hermite_e.hermegauss(200)
-    w = w / w.sum()
-    sig = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
-    q = 1.0
-    for _ in range(500):
-        q = float(np.sum(w * sig(np.sqrt(q) * z) ** 2))
-    s = sig(np.sqrt(q) * z)
-    chi1 = float(np.sum(w * (s * (1.0 - s)) ** 2))
+    q, chi1 = _sigmoid_xavier_fixed_point()  # computed independently, with numpy alone
     line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("chi1"))
     assert float(line.split()[1]) == pytest.approx(chi1, rel=1e-3)  # printed with 4 digits
     q_line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("q_star"))
