@@ -87,16 +87,16 @@ SMOOTH = [name for name in ACTIVATIONS.names() if ACTIVATIONS.get(name).family !
 @pytest.mark.parametrize("activation", SMOOTH)
 @pytest.mark.parametrize("q", [0.05, 0.5, 1.0])
 def test_gauss_hermite_converges_n_vs_2n(activation, q):
-    m = Moments(ACTIVATIONS.get(activation))
-    f = lambda h: m._dphi(h) ** 2  # noqa: E731
+    act = ACTIVATIONS.get(activation)
+    f = lambda h: act.grad(h, act.fn(h)) ** 2  # noqa: E731
     assert gh_expectation(f, q, n=100) == pytest.approx(gh_expectation(f, q, n=200), rel=1e-6)
 
 
 @pytest.mark.parametrize("activation", SMOOTH)
 @pytest.mark.parametrize("q", [0.5, 2.0, 40.0, 1e4, 1e10])
 def test_mapped_rule_converges_and_agrees_with_gauss_hermite(activation, q):
-    m = Moments(ACTIVATIONS.get(activation))
-    for f in (lambda h: m._dphi(h) ** 2, lambda h: m._phi(h) ** 2 / (1 + q)):
+    act = ACTIVATIONS.get(activation)
+    for f in (lambda h: act.grad(h, act.fn(h)) ** 2, lambda h: act.fn(h) ** 2 / (1 + q)):
         fine = sinh_expectation(f, q, n=3201)
         assert sinh_expectation(f, q, n=1601) == pytest.approx(fine, rel=1e-6)
         if q <= 2.0:
@@ -105,8 +105,9 @@ def test_mapped_rule_converges_and_agrees_with_gauss_hermite(activation, q):
 
 @pytest.mark.parametrize("q", [0.05, 2.0, 1e6])
 def test_kinked_rule_for_elu(q):
-    m = Moments(ACTIVATIONS.get("elu"))
-    f = lambda h: m._dphi(h) ** 2  # noqa: E731
+    act = ACTIVATIONS.get("elu")
+    m = Moments(act)
+    f = lambda h: act.grad(h, act.fn(h)) ** 2  # noqa: E731
     very_fine = sinh_expectation(f, q, n=25601)  # O(dt²): ~6e-9 off
     assert float(m.deriv2(q)) == pytest.approx(very_fine, rel=2e-8)
     assert abs(gh_expectation(f, min(q, 2.0)) / very_fine - 1) > 1e-4  # why GH is not used
@@ -133,7 +134,7 @@ def test_closed_forms_match_quadrature(name):
         assert float(closed.second(q)) == pytest.approx(float(quad.second(q)), rel=1e-6)
         # φ' jumps at 0: the symmetric Gauss–Hermite nodes (none at 0) give P(h > 0) = 1/2 exactly
         assert float(closed.deriv2(q)) == pytest.approx(
-            float(gh_expectation(lambda h: quad._dphi(h) ** 2, q)), rel=1e-9)
+            float(gh_expectation(lambda h: quad.act.grad(h, quad.act.fn(h)) ** 2, q)), rel=1e-9)
         assert float(closed.mean(q)) == pytest.approx(float(quad.mean(q)), rel=1e-7)
 
 
