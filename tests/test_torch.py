@@ -398,3 +398,25 @@ def test_the_torch_benchmark_runs_its_three_arms(capsys) -> None:
         assert r["plain_step_s"] > 0
     out = capsys.readouterr().out
     assert "every=10" in out and "float32" in out and "float64" in out
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200], ids=["vanishing", "exploding"])
+def test_norms_that_over_or_underflow_a_sum_of_squares_are_measured_exactly(scale) -> None:
+    """‖g‖² of 1e-200 underflows and of 1e200 overflows float64: the fast norms are not trusted
+    and those layers are measured again by rescaling (compared with numpy here)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(),
+                          nn.Linear(4, 2, dtype=torch.float64))
+    grads: dict = {}
+    for i in (0, 2):
+        model[i].weight.register_hook(lambda g, i=i: grads.__setitem__(i, g.detach().numpy()))
+    rec = watch(model)
+    model(torch.randn(5, 3, dtype=torch.float64)).sum().mul(scale).backward()
+    frame = rec.to_frame()
+    rec.detach()
+    for layer, i in ((0, 0), (1, 2)):
+        g = grads[i]
+        peak = np.abs(g).max()
+        assert frame.loc[layer, "grad_norm"] == pytest.approx(
+            peak * np.linalg.norm(g / peak), rel=1e-12, abs=0)
+        assert frame.loc[layer, "grad_max_abs"] == peak and frame.loc[layer, "nonfinite"] == 0
