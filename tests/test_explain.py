@@ -31,7 +31,7 @@ def test_two_weights_first_weight_gets_the_longer_chain():
                                               / (2 * eps), rel=1e-6)
     assert ex.gradient("w2") == pytest.approx((loss(0.5, 0.5 + eps) - loss(0.5, 0.5 - eps))
                                               / (2 * eps), rel=1e-6)
-    assert 0 < h < 1
+    assert h == pytest.approx(1 / (1 + np.exp(-0.5 * 2.0)), rel=1e-12)  # sigmoid(w1·x)
 
 
 def test_deep_chain_running_product_is_product_of_locals():

@@ -376,7 +376,9 @@ def test_log_missing_quantities_are_nan_and_calls_merge(rng: np.random.Generator
     g = rng.normal(size=(3, 4))
     rec.log(0, "hidden", grad=g)
     rec.log(1, "hidden", grad=g)  # skipped: 1 % 2 != 0
-    rec.log(0, "hidden", preactivation=rng.normal(size=(5, 4)), activation_fn="relu", update=0.5)
+    z = rng.normal(size=(5, 4))
+    z[:, 1] = -np.abs(z[:, 1])  # one unit inactive for every example: dead
+    rec.log(0, "hidden", preactivation=z, activation_fn="relu", update=0.5)
     rec.log(0, "out", weight=np.ones((4, 1)))
     frame = rec.to_frame()
     assert rec.recorded_steps == [0]
@@ -385,7 +387,8 @@ def test_log_missing_quantities_are_nan_and_calls_merge(rng: np.random.Generator
     assert hidden.grad_norm == pytest.approx(np.linalg.norm(g))
     assert np.isnan(hidden.weight_norm) and np.isnan(hidden.update_ratio)
     assert np.isnan(hidden.delta_norm) and np.isnan(hidden.saturated_frac)
-    assert 0 <= hidden.dead_frac <= 1 and hidden.act_mean > 0
+    assert hidden.dead_frac == np.mean(np.all(z <= 0, axis=0)) == 0.25
+    assert hidden.act_mean == pytest.approx(np.maximum(z, 0).mean(), rel=1e-12)
     assert out.weight_norm == 2.0 and np.isnan(out.grad_norm) and np.isnan(out.nonfinite)
     assert (hidden.fan_in, hidden.fan_out, out.fan_in, out.fan_out) == (3, 4, 4, 1)
 
@@ -455,7 +458,7 @@ def test_extreme_but_finite_gradients_are_measured(scale: float, rng: np.random.
     assert row.delta_norm == pytest.approx(np.linalg.norm(g) * scale, rel=rel)
     assert row.nonfinite == 0
     if scale < 1:
-        assert row.act_mean == pytest.approx(1.0) and row.act_std >= 0
+        assert row.act_mean == pytest.approx(1.0) and row.act_std == np.std(act)
 
 
 def test_std_of_saturated_outputs_is_accurate() -> None:
@@ -564,10 +567,13 @@ def test_activation_layers_are_looked_up_not_hardcoded(
     net = Sequential([Dense(4, 6, seed=0), Activation("leaky_relu"), Dense(6, 3, seed=0), Residual(
         Sequential([Dense(3, 3, seed=0), Activation("softplus")]))])
     rec = GradientRecorder(net)
+    seen = {}
+    net[0].register_forward_hook(lambda lay, inp, out: seen.__setitem__("z0", out.copy()))
     one_pass(net, x, target)
     frame = rec.to_frame()
     assert frame["name"].tolist() == ["0", "2", "3.block.0"]
-    assert 0 <= frame.loc[0, "dead_frac"] <= 1  # relu family
+    # leaky_relu is of the relu family: a unit is dead if z <= 0 for the whole batch
+    assert frame.loc[0, "dead_frac"] == np.mean(np.all(seen["z0"] <= 0, axis=0))
     assert np.isnan(frame.loc[2, "dead_frac"]) and np.isnan(frame.loc[2, "saturated_frac"])
 
 

@@ -66,12 +66,25 @@ def _alive(pid: int) -> bool:
                          ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_stops_the_sweep_keeps_its_runs_and_leaves_no_process(
         tmp_path: Path, sig: int, code: int) -> None:
+    _signal_a_sweep(tmp_path, sig, code, [])
+
+
+@pytest.mark.slow  # a dask LocalCluster starts in ~10–30 s on a loaded machine
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+def test_sigterm_stops_a_dask_sweep_and_leaves_no_process(tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask extra")
+    _signal_a_sweep(tmp_path, signal.SIGTERM, 143, ["--dask", "local"])
+
+
+def _signal_a_sweep(tmp_path: Path, sig: int, code: int, executor: list[str]) -> None:
+    """Start a sweep (2 workers), send `sig` once a run is saved: exit `code`, runs kept, no
+    child process alive afterwards."""
     config = tmp_path / "s.toml"
     config.write_text(CONFIG)
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gradscope", "sweep", str(config), "--out", str(out),
-         "--workers", "2", "--no-report"],
+         "--workers", "2", "--no-report", *executor],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     children: set[int] = set()
     deadline = time.monotonic() + 180

@@ -28,15 +28,31 @@ from gradscope.theory.moments import Moments
 
 
 # -- known values -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("activation", "init", "expected", "tol"), [
-    ("relu", "he", 1.0, 1e-12),
-    ("relu", "xavier", 0.5, 1e-12),
-    ("sigmoid", "xavier", 0.056, 0.03),
-    ("linear", "lecun", 1.0, 1e-12),
+def _sigmoid_xavier_fixed_point() -> tuple[float, float]:
+    """(q*, χ₁) of sigmoid + xavier on a square net, computed here with numpy alone:
+    q* = E[sigmoid(√q* z)²] (σ_w² = 1, σ_b² = 0) by fixed-point iteration, then
+    χ₁ = E[sigmoid'(√q* z)²], both by 200-point Gauss–Hermite quadrature."""
+    z, w = np.polynomial.hermite_e.hermegauss(200)
+    w = w / w.sum()
+    q = 1.0
+    for _ in range(500):
+        q = float(np.sum(w / (1.0 + np.exp(-np.sqrt(q) * z)) ** 2))
+    s = 1.0 / (1.0 + np.exp(-np.sqrt(q) * z))
+    return q, float(np.sum(w * (s * (1.0 - s)) ** 2))
+
+
+@pytest.mark.parametrize(("activation", "init", "expected"), [
+    ("relu", "he", 1.0),  # σ_w² = 2, E[φ'²] = 1/2
+    ("relu", "xavier", 0.5),  # σ_w² = 1
+    ("sigmoid", "xavier", None),  # the quadrature above
+    ("linear", "lecun", 1.0),
 ], ids=["relu+he", "relu+xavier", "sigmoid+xavier", "linear+lecun"])
-def test_known_chi1(activation, init, expected, tol):
+def test_known_chi1(activation, init, expected):
     p = predict(activation, init=init, width=256)
-    assert p.chi1 == pytest.approx(expected, rel=tol)
+    if expected is None:
+        q_star, expected = _sigmoid_xavier_fixed_point()
+        assert p.q_star == pytest.approx(q_star, rel=1e-8)
+    assert p.chi1 == pytest.approx(expected, rel=1e-8)
 
 
 def test_tanh_critical_line_at_sigma_b2_005():
@@ -71,16 +87,16 @@ SMOOTH = [name for name in ACTIVATIONS.names() if ACTIVATIONS.get(name).family !
 @pytest.mark.parametrize("activation", SMOOTH)
 @pytest.mark.parametrize("q", [0.05, 0.5, 1.0])
 def test_gauss_hermite_converges_n_vs_2n(activation, q):
-    m = Moments(ACTIVATIONS.get(activation))
-    f = lambda h: m._dphi(h) ** 2  # noqa: E731
+    act = ACTIVATIONS.get(activation)
+    f = lambda h: act.grad(h, act.fn(h)) ** 2  # noqa: E731
     assert gh_expectation(f, q, n=100) == pytest.approx(gh_expectation(f, q, n=200), rel=1e-6)
 
 
 @pytest.mark.parametrize("activation", SMOOTH)
 @pytest.mark.parametrize("q", [0.5, 2.0, 40.0, 1e4, 1e10])
 def test_mapped_rule_converges_and_agrees_with_gauss_hermite(activation, q):
-    m = Moments(ACTIVATIONS.get(activation))
-    for f in (lambda h: m._dphi(h) ** 2, lambda h: m._phi(h) ** 2 / (1 + q)):
+    act = ACTIVATIONS.get(activation)
+    for f in (lambda h: act.grad(h, act.fn(h)) ** 2, lambda h: act.fn(h) ** 2 / (1 + q)):
         fine = sinh_expectation(f, q, n=3201)
         assert sinh_expectation(f, q, n=1601) == pytest.approx(fine, rel=1e-6)
         if q <= 2.0:
@@ -89,8 +105,9 @@ def test_mapped_rule_converges_and_agrees_with_gauss_hermite(activation, q):
 
 @pytest.mark.parametrize("q", [0.05, 2.0, 1e6])
 def test_kinked_rule_for_elu(q):
-    m = Moments(ACTIVATIONS.get("elu"))
-    f = lambda h: m._dphi(h) ** 2  # noqa: E731
+    act = ACTIVATIONS.get("elu")
+    m = Moments(act)
+    f = lambda h: act.grad(h, act.fn(h)) ** 2  # noqa: E731
     very_fine = sinh_expectation(f, q, n=25601)  # O(dt²): ~6e-9 off
     assert float(m.deriv2(q)) == pytest.approx(very_fine, rel=2e-8)
     assert abs(gh_expectation(f, min(q, 2.0)) / very_fine - 1) > 1e-4  # why GH is not used
@@ -117,7 +134,7 @@ def test_closed_forms_match_quadrature(name):
         assert float(closed.second(q)) == pytest.approx(float(quad.second(q)), rel=1e-6)
         # φ' jumps at 0: the symmetric Gauss–Hermite nodes (none at 0) give P(h > 0) = 1/2 exactly
         assert float(closed.deriv2(q)) == pytest.approx(
-            float(gh_expectation(lambda h: quad._dphi(h) ** 2, q)), rel=1e-9)
+            float(gh_expectation(lambda h: quad.act.grad(h, quad.act.fn(h)) ** 2, q)), rel=1e-9)
         assert float(closed.mean(q)) == pytest.approx(float(quad.mean(q)), rel=1e-7)
 
 
@@ -234,16 +251,7 @@ def test_cli_json_has_the_keys():
 def test_cli_text():
     res = CliRunner().invoke(main, ["theory", "--activation", "sigmoid", "--init", "xavier"])
     assert res.exit_code == 0, res.output
-    # χ₁ computed here independently: q* = E[sigmoid(√q* z)²] (σ_w² = 1 for xavier on a square
-    # net, σ_b² = 0) by fixed-point iteration, then χ₁ = E[sigmoid'(√q* z)²], Gauss–Hermite
-    z, w = np.polynomial.hermite_e.hermegauss(200)
-    w = w / w.sum()
-    sig = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
-    q = 1.0
-    for _ in range(500):
-        q = float(np.sum(w * sig(np.sqrt(q) * z) ** 2))
-    s = sig(np.sqrt(q) * z)
-    chi1 = float(np.sum(w * (s * (1.0 - s)) ** 2))
+    q, chi1 = _sigmoid_xavier_fixed_point()  # computed independently, with numpy alone
     line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("chi1"))
     assert float(line.split()[1]) == pytest.approx(chi1, rel=1e-3)  # printed with 4 digits
     q_line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("q_star"))

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (grads
 from torch import nn  # noqa: E402
 
 import gradscope as gs  # noqa: E402
+from gradscope.recording import histograms as H  # noqa: E402
 from gradscope.torch import to_torch, train_torch, watch  # noqa: E402
 
 COLUMNS = ["grad_norm", "grad_rms", "grad_max_abs", "bias_grad_norm", "delta_norm",
@@ -16,17 +17,21 @@ COLUMNS = ["grad_norm", "grad_rms", "grad_max_abs", "bias_grad_norm", "delta_nor
            "nonfinite", "bias_norm"]
 
 
-def _train_both(net, every: int, steps: int = 10, lr: float = 0.1, seed: int = 0):
-    """The same mini-batches through a gradscope net and its torch twin; both frames."""
+def _train_both(net, every: int, steps: int = 10, lr: float = 0.1, seed: int = 0,
+                hist: bool = False, on_step=None):
+    """The same mini-batches through a gradscope net and its torch twin; both frames (with
+    hist=True, both histogram frames too)."""
     tnet = to_torch(net)
-    rec = gs.GradientRecorder(net, every=every)
-    trec = watch(tnet, every=every, include=nn.Linear)
+    rec = gs.GradientRecorder(net, every=every, hist=hist)
+    trec = watch(tnet, every=every, include=nn.Linear, hist=hist)
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((64, 4)), rng.integers(0, 3, 64)
     loss, opt = gs.loss("cross_entropy"), gs.make_optimizer("sgd", lr)
     topt = torch.optim.SGD(tnet.parameters(), lr=lr)
     for t in range(steps):
         idx = rng.permutation(64)[:32]
+        if on_step is not None:
+            on_step(t)
         rec.set_step(t)
         out = net.forward(X[idx])
         _, g = loss(out, y[idx])
@@ -41,6 +46,8 @@ def _train_both(net, every: int, steps: int = 10, lr: float = 0.1, seed: int = 0
             tnet(torch.from_numpy(X))
             tnet.train()
     trec.detach()
+    if hist:
+        return rec.to_frame(), trec.to_frame(), rec.hist_frame(), trec.hist_frame()
     return rec.to_frame(), trec.to_frame()
 
 
@@ -61,6 +68,89 @@ def test_the_same_net_in_two_engines_gives_the_same_frame(activation, norm, resi
         # against the column's scale
         atol = 1e-13 * np.nanmax(np.abs(a)) if np.isfinite(a).any() else 0.0
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=atol, equal_nan=True, err_msg=col)
+
+
+def _bin_index(frame) -> dict:
+    """{(step, layer, quantity): counts by bin index} from a tidy hist frame."""
+    lo = {"activation": H.LIN_LO, "grad": H.LOG_LO, "delta": H.LOG_LO}
+    hi = {"activation": H.LIN_HI, "grad": H.LOG_HI, "delta": H.LOG_HI}
+    out: dict = {}
+    for row in frame.itertuples():
+        k = np.flatnonzero((lo[row.quantity] == row.bin_lo) & (hi[row.quantity] == row.bin_hi))
+        assert k.size == 1, row
+        counts = out.setdefault((row.step, row.layer, row.quantity),
+                                np.zeros(H.N_BINS, np.int64))
+        counts[k[0]] += row.count
+    return out
+
+
+def _exact_bins(x: np.ndarray, quantity: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each value's bin from the documented edges, searched in float64 (not the recorder's
+    float32 arithmetic); for a value within 1e-5 of an edge, the bin across that edge (which
+    float32 rounding may pick instead), else -1."""
+    v = np.asarray(x, dtype=np.float64).reshape(-1)
+    if quantity == "activation":
+        edges = H.LIN_HI[:-1]  # -3, -2.75, ..., 3: bins 0..25
+        idx = np.searchsorted(edges, v, side="right")
+        dist = np.abs(v[:, None] - edges[None, :])  # float32 steps of x·4 + 13 are ~1e-6
+        exact = v == 0  # x·4 + 13 = 13 exactly: bin [0, 0.25) in any arithmetic
+    else:
+        v = np.abs(v)
+        edges = H.LOG_HI[1:-1]  # 1e-20 ... 1e5: bins 1..127
+        idx = np.where(v == 0, 0, 1 + np.searchsorted(edges, v, side="right"))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dist = np.abs(v[:, None] / edges[None, :] - 1)  # float32 log10: ~1e-7 relative
+        exact = v == 0
+    near = (dist.min(axis=1) < 1e-5) & ~exact & np.isfinite(v)
+    nearest = dist.argmin(axis=1)  # edge k separates bins k + o and k + o + 1
+    offset = 0 if quantity == "activation" else 1
+    other = np.where(idx == nearest + offset, nearest + offset + 1, nearest + offset)
+    return idx, near, np.where(near, other, -1)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_the_same_net_in_two_engines_gives_the_same_histograms(activation) -> None:
+    """hist_frame of watch(hist=True) has the numpy recorder's columns and bins, and counts equal
+    to it; both are checked against a float64 binning of the arrays themselves (captured with
+    gradscope's public hooks), where a value within 1e-5 of an edge may sit on either side."""
+    net = gs.mlp(4, 3, 4, 16, activation, "xavier", seed=3)
+    seen: dict = {}
+    clock = {"t": 0}
+    layers = list(net.layers)
+    dense = [i for i, layer in enumerate(layers) if isinstance(layer, gs.Dense)]
+    for k, i in enumerate(dense):
+        def backward(layer, grad_input, grad_output, k=k):
+            if clock["t"] % 3 == 0:
+                seen[(clock["t"], k, "grad")] = layer.grads["W"].copy()
+                seen[(clock["t"], k, "delta")] = np.array(grad_output[0])
+
+        def forward(layer, inputs, output, k=k):
+            if clock["t"] % 3 == 0:
+                seen[(clock["t"], k, "activation")] = np.array(output)
+
+        layers[i].register_backward_hook(backward)
+        after = layers[i + 1] if i + 1 < len(layers) else layers[i]
+        (after if isinstance(after, gs.Activation) else layers[i]).register_forward_hook(forward)
+
+    ours, theirs, hist_ours, hist_theirs = _train_both(
+        net, every=3, hist=True, on_step=lambda t: clock.update(t=t))
+    assert list(hist_theirs.columns) == list(hist_ours.columns) == [
+        "step", "layer", "quantity", "bin_lo", "bin_hi", "count"]
+    a, b = _bin_index(hist_ours), _bin_index(hist_theirs)
+    assert set(a) == set(b) == set(seen) and len(seen) == len(dense) * 4 * 3
+    n_near = 0
+    for key, x in seen.items():
+        idx, near, other = _exact_bins(x, key[2])
+        n_near += int(near.sum())
+        lower = np.bincount(idx[~near], minlength=H.N_BINS)
+        upper = lower + np.bincount(np.concatenate([idx[near], other[near]]),
+                                    minlength=H.N_BINS)
+        for counts in (a[key], b[key]):
+            assert counts.sum() == x.size, key
+            assert np.all((lower <= counts) & (counts <= upper)), (key, counts, lower)
+        if not near.any():
+            np.testing.assert_array_equal(b[key], a[key], err_msg=str(key))
+    assert n_near < 0.01 * sum(x.size for x in seen.values())
 
 
 class BasicBlock(nn.Module):
@@ -287,3 +377,46 @@ def test_cli_diagnose_torch_bad_factories_exit_2(models, spec: str, words: str) 
     result = CliRunner().invoke(main, ["diagnose", "--torch", spec, "--steps", "5"])
     assert result.exit_code == 2, result.output
     assert words in result.stderr and "Traceback" not in result.output
+
+
+def test_the_torch_benchmark_runs_its_three_arms(capsys) -> None:
+    """`python -m gradscope.bench --torch`'s code path at tiny sizes (no timing asserted)."""
+    from gradscope.torch import bench
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops on a loaded machine: no OpenMP spinning
+    try:
+        rows = bench.run(widths=(8,), dtypes=(torch.float64,), depth=2, rounds=2)
+        bench.main(repeat=1, quick=True, depth=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert [(r["dtype"], r["width"]) for r in rows] == [("float64", 8)]
+    for r in rows:  # 3 Linear layers, 1 warm-up + 2 × 10 steps: every=1 records 21, every=10 3
+        assert (r["rounds"], r["every1_rows"], r["every10_rows"]) == (2, 3 * 21, 3 * 3)
+        assert r["every1_pct_min"] <= r["every1_pct"] <= r["every1_pct_max"]
+        assert r["every10_pct_min"] <= r["every10_pct"] <= r["every10_pct_max"]
+        assert r["plain_step_s"] > 0
+    out = capsys.readouterr().out
+    assert "every=10" in out and "float32" in out and "float64" in out
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200], ids=["vanishing", "exploding"])
+def test_norms_that_over_or_underflow_a_sum_of_squares_are_measured_exactly(scale) -> None:
+    """‖g‖² of 1e-200 underflows and of 1e200 overflows float64: the fast norms are not trusted
+    and those layers are measured again by rescaling (compared with numpy here)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(),
+                          nn.Linear(4, 2, dtype=torch.float64))
+    grads: dict = {}
+    for i in (0, 2):
+        model[i].weight.register_hook(lambda g, i=i: grads.__setitem__(i, g.detach().numpy()))
+    rec = watch(model)
+    model(torch.randn(5, 3, dtype=torch.float64)).sum().mul(scale).backward()
+    frame = rec.to_frame()
+    rec.detach()
+    for layer, i in ((0, 0), (1, 2)):
+        g = grads[i]
+        peak = np.abs(g).max()
+        assert frame.loc[layer, "grad_norm"] == pytest.approx(
+            peak * np.linalg.norm(g / peak), rel=1e-12, abs=0)
+        assert frame.loc[layer, "grad_max_abs"] == peak and frame.loc[layer, "nonfinite"] == 0

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from typing import Any
 
 from gradscope.core.errors import ConfigError
 from gradscope.sweeps.config import RunConfig
@@ -63,23 +64,44 @@ def run_serial(configs: Sequence[RunConfig], fn: RunFn = execute_run) -> Iterato
         yield fn(cfg)
 
 
-def _worker_init() -> None:
-    """A worker ignores Ctrl-C (sent to the whole process group): the parent stops it."""
+def _worker_init(pids: Any) -> None:
+    """A worker ignores Ctrl-C (sent to the whole process group: the parent stops it) and
+    reports its pid, so the parent can end exactly its own workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pids.put(os.getpid())
 
 
-def stop_workers(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
-    """Cancel queued runs and end every worker process now (no orphan keeps computing)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        if proc.is_alive():
+class WorkerPool:
+    """A spawn-context ProcessPoolExecutor whose workers report their pids (`_worker_init`), so
+    that `stop()` can end them through documented APIs only: the pids from the queue, the
+    `multiprocessing.Process` handles from `multiprocessing.active_children()`."""
+
+    def __init__(self, workers: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._pids = ctx.SimpleQueue()
+        self._known: set[int] = set()
+        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                            initializer=_worker_init, initargs=(self._pids,))
+
+    def worker_pids(self) -> set[int]:
+        """Pids of every worker that has started so far."""
+        while not self._pids.empty():
+            self._known.add(self._pids.get())
+        return set(self._known)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel queued runs and end every worker process now (no orphan keeps computing);
+        a worker still starting gets the shutdown signal and exits before running anything."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        ours = self.worker_pids()
+        processes = [p for p in multiprocessing.active_children() if p.pid in ours]
+        for proc in processes:
             proc.terminate()
-    for proc in processes:
-        proc.join(timeout)
-        if proc.is_alive():  # pragma: no cover - ignored SIGTERM
-            proc.kill()
+        for proc in processes:
             proc.join(timeout)
+            if proc.is_alive():  # pragma: no cover - ignored SIGTERM
+                proc.kill()
+                proc.join(timeout)
 
 
 def run_processes(
@@ -88,12 +110,10 @@ def run_processes(
     """Run in `workers` spawned processes with one BLAS thread each; yield in completion order."""
     if not configs:
         return
-    ctx = multiprocessing.get_context("spawn")
     with one_thread_env():
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(configs)), mp_context=ctx,
-                                   initializer=_worker_init)
+        pool = WorkerPool(min(workers, len(configs)))
         try:
-            pending: set[Future] = {pool.submit(fn, cfg) for cfg in configs}
+            pending: set[Future] = {pool.executor.submit(fn, cfg) for cfg in configs}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -108,9 +128,9 @@ def run_processes(
                         ) from None
                     yield result
         except BaseException:  # interrupted: do not wait for the runs still in flight
-            stop_workers(pool)
+            pool.stop()
             raise
-        pool.shutdown(wait=True)
+        pool.executor.shutdown(wait=True)
 
 
 def run_dask(

@@ -33,18 +33,18 @@ def watch(model: nn.Module, every: int = 1, hist: bool = False, *,
     children that has a trainable `weight`) per recorded step; `layer` = order of first call in
     the forward pass, `name` = the qualified module name. One step per backward pass; rows every
     `every` steps. `include`: module types (or a predicate) to restrict the rows to.
+    `hist=True`: on the recorded steps, also the fixed-bin histograms of |dL/dW|, |δ| and the
+    activation (`rec.hist_frame()`, the bins of gradscope.recording.histograms, binned in torch).
     `tensorboard`: a log directory written live at every recorded step (see
     `GradientRecorder.tensorboard`). `rec.detach()` removes every hook."""
     if not isinstance(model, nn.Module):
         raise ConfigError(f"watch() needs a torch.nn.Module, got {type(model).__name__}.")
     every = check_scalar(every, "every", int, min_val=1)
-    if hist:
-        raise ConfigError("watch(hist=True) is not available yet; use hist=False.")
     keep = include
     if isinstance(include, type | tuple):
         keep = lambda m: isinstance(m, include)  # noqa: E731
-    rec = GradientRecorder(every=every)
-    watcher = Watcher(model, every, RecorderSink(rec), include=keep)
+    rec = GradientRecorder(every=every, hist=bool(hist))
+    watcher = Watcher(model, every, RecorderSink(rec), include=keep, hist=bool(hist))
     try:
         watcher.attach()
     except ValueError:

@@ -40,3 +40,8 @@ class RecorderSink:
         buf = self.rec.buffer
         if buf.get(step) is not None:
             buf.write_layers(step, "update", np.asarray(norms, float)[:, None])
+
+    def write_counts(self, step: int, counts: np.ndarray) -> None:
+        """Histogram counts of one recorded step, (n_layers, 3, N_BINS), layers in order."""
+        hist = self.rec.buffer.hist(step)
+        hist[: counts.shape[0]] = counts

@@ -9,14 +9,18 @@ How it sees a training step, whatever the loop looks like:
   accumulation, several losses, `zero_grad(set_to_none=True)` all work);
 - on a recorded step (step % every == 0) the forward hooks keep the activation statistics and
   hook each recorded module's output tensor to catch δ = dL/d(output); at the end of the backward
-  pass every layer's numbers are stacked into one tensor and cross to numpy once;
+  pass every layer's numbers (and, with hist=True, its histogram counts) are stacked into one
+  tensor and cross to numpy once (a layer whose fast reductions over/underflowed is measured
+  again exactly: see `gradscope.torch.reduce`); an unrecorded step only counts the backward;
 - update_ratio is the optimiser's actual update: the weights are copied at the end of a recorded
   backward pass and compared at the next watched forward pass (or `to_frame()`).
 
 Activation statistics come from the first activation called after a recorded module and
 before the next recorded module in the forward pass (gradscope's own rule for a Dense layer):
 an nn.Sigmoid/Tanh/ReLU/LeakyReLU(0.01)/ELU/GELU/Softplus module, or the same function called
-directly (F.relu, torch.tanh...; seen through a TorchFunctionMode on recorded steps only).
+directly (F.relu, torch.tanh...; seen through a TorchFunctionMode on recorded steps; when the
+first recorded forward pass calls none of them as a layer's activation, the mode, which costs
+every op of the forward pass a Python call, is not used again).
 Anything else (a custom nonlinearity, a pooling, the next recorded module) means the module's
 own output is summarised and saturated_frac/dead_frac are NaN: unknown, never borrowed from
 another layer.
@@ -33,6 +37,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from gradscope.recording.histograms import N_BINS
+from gradscope.recording.histograms import QUANTITIES as HIST_QUANTITIES
+from gradscope.torch.hist import layer_counts
 from gradscope.torch.modules import (
     FUNCTION_ACTIVATIONS,
     TorchActivation,
@@ -41,7 +48,15 @@ from gradscope.torch.modules import (
     kind,
     module_activation,
 )
-from gradscope.torch.reduce import activation_stats, bias_stats, grad_stats, norm_of
+from gradscope.torch.reduce import (
+    RAW,
+    LayerTensors,
+    assemble,
+    exact_row,
+    fast_raw,
+    norm_is_trusted,
+    norm_of,
+)
 
 # the fields of one layer's numbers at one recorded step, in the order they are stacked
 FIELDS = ("grad.norm", "grad.rms", "grad.max_abs", "grad.nonfinite", "bias_grad.norm",
@@ -60,7 +75,7 @@ class _Layer:
     act: TorchActivation | None = None
     act_out: torch.Tensor | None = None
     delta: torch.Tensor | None = None
-    snapshot: torch.Tensor | None = None  # weight at the end of the last recorded backward
+    snapshot: torch.Tensor | None = None  # weight at the last recorded backward (a reused buffer)
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -86,8 +101,8 @@ class _FunctionalActivations(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         act = FUNCTION_ACTIVATIONS.get(func)
-        if act is not None and isinstance(out, torch.Tensor):
-            self.watcher.saw_activation(act, out)
+        if act is not None and isinstance(out, torch.Tensor) and not self.watcher._in_act_module:
+            self.watcher.saw_activation(act, out, functional=True)
         return out
 
 
@@ -99,12 +114,16 @@ class Watcher:
     every: int
     sink: Any  # has declare(layers), write(step, fields, values), write_updates, activation
     include: Callable[[nn.Module], bool] | None = None  # which recorded modules get rows
+    hist: bool = False  # fixed-bin histograms of |dL/dW|, |δ| and the activation too
     layers: list[_Layer] = field(default_factory=list)
     order: list[_Layer] = field(default_factory=list)
     handles: list[Any] = field(default_factory=list)
     step: int = 0  # backward passes completed
     pending_update: int | None = None  # recorded step whose update is not measured yet
     _mode: _FunctionalActivations | None = None
+    _probed: bool = False  # a recorded forward pass has run (with the mode)
+    _functional: bool = False  # ... and a functional call was a layer's activation
+    _in_act_module: int = 0  # inside an activation module's forward (its module hook reports)
     _in_forward: int = 0
     _last: _Layer | None = None
 
@@ -120,6 +139,7 @@ class Watcher:
             self.handles.append(layer.module.register_forward_hook(self._module_hook(layer)))
         for _, module in self.model.named_modules():
             if id(module) not in by_module and module_activation(module) is not None:
+                self.handles.append(module.register_forward_pre_hook(self._activation_pre_hook))
                 self.handles.append(module.register_forward_hook(self._activation_hook))
         self.handles.append(self.model.register_forward_pre_hook(self._model_pre_hook))
         self.handles.append(self.model.register_forward_hook(self._model_hook))
@@ -148,10 +168,10 @@ class Watcher:
         if self._in_forward > 1:
             return
         self.flush()
-        self._last = None
+        self._last, self._in_act_module = None, 0
         for layer in self.layers:
             layer.output = layer.act = layer.act_out = layer.delta = None
-        if self.recording:
+        if self.recording and (self._functional or not self._probed):
             self._mode = _FunctionalActivations(self)
             self._mode.__enter__()
 
@@ -163,6 +183,7 @@ class Watcher:
             return
         if self._mode is not None:
             self._exit_mode()
+            self._probed = True
         out = _first_tensor(output)
         if out is not None:
             out.register_hook(self._output_grad_hook)
@@ -189,16 +210,22 @@ class Watcher:
 
         return hook
 
+    def _activation_pre_hook(self, module: nn.Module, args: tuple) -> None:
+        self._in_act_module += 1
+
     def _activation_hook(self, module: nn.Module, args: tuple, output: Any) -> None:
+        self._in_act_module -= 1
         if torch.is_grad_enabled() and self.recording and isinstance(output, torch.Tensor):
             self.saw_activation(module_activation(module), output)
 
-    def saw_activation(self, act: TorchActivation | None, out: torch.Tensor) -> None:
+    def saw_activation(self, act: TorchActivation | None, out: torch.Tensor,
+                       functional: bool = False) -> None:
         """An activation ran: it is the activation of the last recorded module called, if that
         one has none yet (the first activation between it and the next recorded module)."""
         last = self._last
         if last is not None and last.act is None and act is not None and last.output is not None:
             last.act, last.act_out = act, out
+            self._functional |= functional
 
     @staticmethod
     def _delta_hook(layer: _Layer):
@@ -216,24 +243,46 @@ class Watcher:
         self.step += 1
         if t % self.every != 0 or not self.order:
             return
-        rows = []
+        tensors = [self._tensors(layer) for layer in self.order]
         for layer in self.order:
-            w = layer.module.weight
-            b = getattr(layer.module, "bias", None)
-            b_grad = b.grad if isinstance(b, torch.Tensor) else None
-            out = layer.act_out if layer.act is not None else layer.output
-            act = activation_stats(out, layer.act) if out is not None else w.new_full((4,), np.nan)
-            rows.append(torch.cat([
-                grad_stats(w.grad, w), bias_stats(b_grad, w), norm_of(w, w),
-                norm_of(layer.delta, w), act.to(w.dtype),
-                norm_of(b if isinstance(b, torch.Tensor) else None, w)]))
-            layer.snapshot = w.detach().clone()
             if layer.act is not None:
                 self.sink.activation(layer.index, layer.act.name)
-            layer.output = layer.act_out = layer.delta = None
-        values = torch.stack([r.to(torch.float64) for r in rows]).cpu().numpy()
+        raws = [fast_raw(lt) for lt in tensors]
+        if len({r.dtype for r in raws}) > 1:
+            raws = [r.to(torch.float64) for r in raws]
+        parts = [torch.stack(raws).to(torch.float64)]
+        if self.hist:
+            device = tensors[0].weight.device
+            parts.append(torch.stack([layer_counts(lt.grad, lt.delta, lt.activation, device)
+                                      for lt in tensors]).to(torch.float64))
+        flat = torch.cat([p.reshape(-1) for p in parts]).cpu().numpy()  # the one crossing
+        n = len(tensors)
+        values, ok = assemble(flat[: n * len(RAW)].reshape(n, len(RAW)), tensors)
+        redo = np.flatnonzero(~ok).tolist()
+        if redo:  # an exploding/vanishing/non-finite layer: its exact numbers (rare)
+            values[redo] = torch.stack([exact_row(tensors[i]) for i in redo]).cpu().numpy()
         self.sink.write(t, FIELDS, values)
+        if self.hist:
+            counts = flat[n * len(RAW):].reshape(n, len(HIST_QUANTITIES), N_BINS)
+            self.sink.write_counts(t, counts.astype(np.int64))
+        for layer in self.order:
+            w = layer.module.weight.detach()
+            snap = layer.snapshot
+            if snap is None or snap.shape != w.shape or snap.dtype != w.dtype or (
+                    snap.device != w.device):
+                snap = layer.snapshot = torch.empty_like(w)
+            snap.copy_(w)  # into the same buffer every time: no allocation per step
+            layer.output = layer.act_out = layer.delta = None
         self.pending_update = t
+
+    @staticmethod
+    def _tensors(layer: _Layer) -> LayerTensors:
+        w = layer.module.weight
+        b = getattr(layer.module, "bias", None)
+        out = layer.act_out if layer.act is not None else layer.output
+        bias = b if isinstance(b, torch.Tensor) else None
+        return LayerTensors(w, w.grad, bias.grad if bias is not None else None,
+                            layer.delta, out, layer.act, bias)
 
     def flush(self) -> None:
         """Measure the update of the last recorded step (weights now vs at its backward)."""
@@ -242,13 +291,23 @@ class Watcher:
             return
         diffs = []
         for layer in self.order:
-            w = layer.module.weight.detach()
-            snap, layer.snapshot = layer.snapshot, None
-            diffs.append(norm_of(w - snap, w).to(torch.float64) if snap is not None
-                         else w.new_full((1,), np.nan, dtype=torch.float64))
-        norms = torch.cat(diffs).cpu().numpy()
+            snap = layer.snapshot
+            if snap is None:
+                diffs.append(None)
+                continue
+            diffs.append(snap.sub_(layer.module.weight.detach()))  # −ΔW, in the snapshot's place
+        norms = np.full(len(diffs), np.nan)
+        given = [i for i, d in enumerate(diffs) if d is not None]
+        if given:
+            found = [torch.linalg.vector_norm(diffs[i]) for i in given]
+            if len({f.dtype for f in found}) > 1:
+                found = [f.to(torch.float64) for f in found]
+            norms[given] = torch.stack(found).to(torch.float64).cpu().numpy()
         if np.all(norms == 0.0):  # no optimiser step happened (yet): not an update
             return
+        for i, d in enumerate(diffs):
+            if d is not None and norms[i] != 0 and not norm_is_trusted(norms[i], d.dtype):
+                norms[i] = float(norm_of(d, d)[0])  # over/underflowed: the rescaled norm
         self.sink.write_updates(t, norms)
 
 
