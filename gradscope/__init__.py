@@ -30,6 +30,7 @@ _export("gradscope.nn.mlp", "mlp", "NORMS")
 _export("gradscope.nn.activations", "ACTIVATIONS", "ActivationFn", "get_activation")
 _export("gradscope.nn.initializers", "INITIALIZERS", "Initializer", "get_initializer",
         "initialize", "variance_scaling")
+_export("gradscope.nn.bias_init", "BIAS_INITIALIZERS", "initialize_bias", "bias_variance")
 _export("gradscope.nn.gradcheck", "gradcheck", "GradcheckResult", "GradcheckError")
 # recording
 _export("gradscope.recording.recorder", "GradientRecorder")

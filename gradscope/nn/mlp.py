@@ -7,6 +7,7 @@ import numpy as np
 from gradscope.core.registry import Registry
 from gradscope.core.validation import check_scalar
 from gradscope.nn.activations import ACTIVATIONS
+from gradscope.nn.bias_init import parse_bias_init
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.layers import Activation, BatchNorm, Dense, Layer, LayerNorm, Residual, Sequential
 
@@ -27,11 +28,15 @@ def mlp(
     residual: bool = False,
     seed: int = 0,
     dtype: str = "float64",
+    bias_init: str = "zeros",
 ) -> Sequential:
     """`depth` hidden blocks Dense → [norm] → activation, then a Dense output layer.
 
     With `residual=True` every hidden block whose input and output widths agree is wrapped as
-    x + block(x). All weights are drawn from `np.random.default_rng(seed)`.
+    x + block(x). All weights are drawn from `np.random.default_rng(seed)`, layer by layer;
+    biases are 0, or drawn by `bias_init` (e.g. "normal:1") from a child stream that each Dense
+    layer spawns from that generator (see `Dense`), so the weights are the same whatever
+    `bias_init` is.
     """
     in_dim, out_dim, depth, width = (
         check_scalar(value, f"mlp's {key}", int, min_val=1)
@@ -40,12 +45,14 @@ def mlp(
     seed = check_scalar(seed, "mlp's seed", int, min_val=0)
     ACTIVATIONS.parse(activation, "activation")
     INITIALIZERS.parse(init, "init")
+    parse_bias_init(bias_init)
     norm_cls = NORMS.get(norm or "none", "norm")
     rng = np.random.default_rng(seed)
     layers: list[Layer] = []
     fan_in = in_dim
     for _ in range(depth):
-        block: list[Layer] = [Dense(fan_in, width, init, rng=rng, dtype=dtype)]
+        block: list[Layer] = [Dense(fan_in, width, init, rng=rng, dtype=dtype,
+                                     bias_init=bias_init)]
         if norm_cls is not None:
             block.append(norm_cls(width, dtype=dtype))
         block.append(Activation(activation))
@@ -54,5 +61,5 @@ def mlp(
         else:
             layers.extend(block)
         fan_in = width
-    layers.append(Dense(fan_in, out_dim, init, rng=rng, dtype=dtype))
+    layers.append(Dense(fan_in, out_dim, init, rng=rng, dtype=dtype, bias_init=bias_init))
     return Sequential(layers)

@@ -37,6 +37,9 @@ class RunConfig:
     width: int = _f(64, "units per hidden layer", min=1)
     activation: str = _f("relu", "hidden activation (see `gradscope list`)")
     init: str = _f("he", "weight initialiser, NAME or NAME:PARAM (e.g. normal:0.01)")
+    bias_init: str = _f("zeros", "bias initialiser: zeros, or an init NAME[:PARAM] whose entry "
+                        "distribution the biases are drawn from (normal:S: std S, σ_b² = S²)",
+                        added=True)
     norm: str = _f("none", "normalisation after each hidden Dense")
     residual: bool = _f(False, "wrap each hidden block as x + block(x)")
     dataset: str = _f("spirals", "dataset name or csv:PATH")
@@ -85,13 +88,21 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """Stable 12-hex-digit id: the same parameters give the same id in every sweep."""
-        canonical = json.dumps(self.asdict(), sort_keys=True, separators=(",", ":"))
+        """Stable 12-hex-digit id: the same parameters give the same id in every sweep.
+
+        A parameter added after 0.1 (metadata `added`) enters the hash only when it differs
+        from its default, so the runs of older configs keep their ids (and their results).
+        """
+        values = {k: v for k, v in self.asdict().items()
+                  if not (FIELDS[k].metadata.get("added") and v == FIELDS[k].default)}
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def label(self) -> str:
         """A short human-readable description, e.g. `sigmoid/normal:0.01 depth 16 seed 0`."""
         extras = []
+        if self.bias_init != FIELDS["bias_init"].default:
+            extras.append(f"bias {self.bias_init}")
         if self.norm != "none":
             extras.append(self.norm)
         if self.residual:

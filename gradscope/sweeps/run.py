@@ -53,7 +53,8 @@ def build(cfg: RunConfig) -> tuple[Any, Any]:
                         **cfg.dataset_options())
     out_dim = 1 if cfg.loss == "bce" else data.out_dim
     net = mlp(data.in_dim, out_dim, cfg.depth, cfg.width, cfg.activation, cfg.init,
-              norm=cfg.norm, residual=cfg.residual, seed=cfg.seed, dtype=cfg.dtype)
+              norm=cfg.norm, residual=cfg.residual, seed=cfg.seed, dtype=cfg.dtype,
+              bias_init=cfg.bias_init)
     return data, net
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gradscope.core.errors import ConfigError
 from gradscope.core.registry import Registry, did_you_mean
 from gradscope.nn.activations import ACTIVATIONS
+from gradscope.nn.bias_init import BIAS_INITIALIZERS
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.mlp import NORMS
 from gradscope.training.datasets import DATASETS, check_dataset
@@ -18,8 +19,8 @@ from gradscope.training.optimizers import OPTIMIZERS
 
 # run parameter -> its registry, in the order `gradscope list` shows them
 BY_FIELD: dict[str, Registry] = {
-    "activation": ACTIVATIONS, "init": INITIALIZERS, "norm": NORMS, "dataset": DATASETS,
-    "loss": LOSSES, "optimizer": OPTIMIZERS,
+    "activation": ACTIVATIONS, "init": INITIALIZERS, "bias_init": BIAS_INITIALIZERS,
+    "norm": NORMS, "dataset": DATASETS, "loss": LOSSES, "optimizer": OPTIMIZERS,
 }
 # run parameter -> {name it accepts besides its registry's: what the name means}
 EXTRA_CHOICES: dict[str, dict[str, str]] = {

@@ -6,6 +6,7 @@ import numpy as np
 
 from gradscope.core.errors import ConfigError, ShapeError
 from gradscope.core.validation import check_scalar
+from gradscope.nn.bias_init import initialize_bias, is_zeros
 from gradscope.nn.initializers import initialize
 from gradscope.nn.layers.base import Layer
 
@@ -36,12 +37,26 @@ def _weight_rng(rng: np.random.Generator | None, seed: int | None, fan_in: int,
     return np.random.default_rng(int(seed))
 
 
+def _bias_rng(rng: np.random.Generator) -> np.random.Generator:
+    """A child stream spawned from the weight generator: drawing from it leaves `rng`'s own
+    stream (the weights of this and every later layer) exactly as it would be without biases."""
+    try:
+        return rng.spawn(1)[0]
+    except (TypeError, AttributeError, ValueError):
+        raise ConfigError("Dense cannot spawn a bias stream from this rng (it has no seed "
+                          "sequence); pass bias_rng= (a np.random.Generator) for the biases, or "
+                          "rng=np.random.default_rng(SEED).") from None
+
+
 class Dense(Layer):
     """Fully connected layer `x @ W + b` with W of shape (fan_in, fan_out).
 
     The initial weights come from `rng` (share one Generator across a network's layers) or
     from `seed`; one of the two is required, so that two layers never silently get the same
-    weights and every network is reproducible.
+    weights and every network is reproducible. Biases start at 0 unless `bias_init` names a
+    bias initialiser (`gradscope.nn.bias_init`, e.g. "normal:1": std 1, σ_b² = 1); drawn biases
+    come from `bias_rng`, by default a child stream spawned from the weight generator after the
+    weights are drawn (`rng.spawn(1)[0]`), so the weights do not depend on `bias_init`.
     """
 
     kind = "dense"
@@ -56,14 +71,20 @@ class Dense(Layer):
         rng: np.random.Generator | None = None,
         seed: int | None = None,
         dtype: str | np.dtype = "float64",
+        bias_init: str = "zeros",
+        bias_rng: np.random.Generator | None = None,
     ) -> None:
         self.fan_in = check_scalar(fan_in, "Dense's fan_in", int, min_val=1)
         self.fan_out = check_scalar(fan_out, "Dense's fan_out", int, min_val=1)
         rng = _weight_rng(rng, seed, fan_in, fan_out)
         self.init = init
+        self.bias_init = bias_init
         self.params = {"W": initialize(init, (self.fan_in, self.fan_out), rng=rng, dtype=dtype)}
         if bias:
-            self.params["b"] = np.zeros(self.fan_out, dtype=dtype)
+            if bias_rng is None and not is_zeros(bias_init):
+                bias_rng = _bias_rng(rng)
+            self.params["b"] = initialize_bias(bias_init, self.fan_in, self.fan_out,
+                                               rng=bias_rng, dtype=dtype)
         self.grads = {}
         self._x: np.ndarray | None = None
 
@@ -88,4 +109,6 @@ class Dense(Layer):
             return grad_out @ self.params["W"].T  # (batch, fan_out) @ (fan_out, fan_in)
 
     def extra_repr(self) -> str:
-        return f"{self.fan_in}, {self.fan_out}, init={self.init!r}, bias={'b' in self.params}"
+        extra = "" if is_zeros(self.bias_init) else f", bias_init={self.bias_init!r}"
+        return (f"{self.fan_in}, {self.fan_out}, init={self.init!r}, bias={'b' in self.params}"
+                f"{extra}")
