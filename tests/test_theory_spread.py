@@ -168,3 +168,43 @@ def test_cli_json_adds_the_spread():
     text = CliRunner().invoke(main, ["theory", "--activation", "relu", "--init", "he",
                                      "--width", "16", "--depth", "16"]).output
     assert "delta_log10_ratio_sd  0.563" in text
+
+
+# -- the predicted band in the report's δ profile -------------------------------------------------
+def test_expected_range_of_normal_samples():
+    from gradscope.theory import expected_range
+
+    assert expected_range(1) == 0.0
+    assert expected_range(2) == pytest.approx(2 / math.sqrt(math.pi), rel=1e-6)
+    assert expected_range(3) == pytest.approx(3 / math.sqrt(math.pi), rel=1e-6)
+    assert expected_range(10) == pytest.approx(3.0775, abs=1e-4)
+
+
+def _hatched(fig) -> list:
+    return [c for ax in fig.axes for c in ax.collections if c.get_hatch()]
+
+
+@pytest.mark.parametrize(("seeds", "bands"), [((0, 1, 2), True), ((0, 1), False)],
+                         ids=["3-seeds", "2-seeds"])
+def test_profile_draws_the_predicted_band_where_seeds_reach_three(tmp_path, seeds, bands):
+    from synthetic_sweep import write_sweep
+
+    from gradscope.plots import gradient_profile
+    from gradscope.sweeps.results import load_results
+    from gradscope.theory import expected_range
+
+    frames, _ = load_results(write_sweep(tmp_path, seeds=seeds))
+    pred = frames.predicted.merge(frames.runs[["run_id", "activation", "init", "depth"]])
+    one = pred[(pred["activation"] == "relu") & (pred["init"] == "he") & (pred["depth"] == 8)]
+    one = one[one["run_id"] == one["run_id"].iloc[0]].sort_values("layer")
+    assert (one["seeds"] == len(seeds)).all()
+    theory = predict("relu", init="he", depth=8, width=16, in_dim=16, out_dim=16)
+    half = (one["spread_hi_log10"] - one["spread_lo_log10"]).iloc[0] / 2
+    assert half == pytest.approx(expected_range(len(seeds)) / 2 * theory.delta_log10_ratio_sd,
+                                 rel=1e-9)
+    top = one.iloc[-1]
+    assert top["spread_lo_log10"] == top["spread_hi_log10"] == top["predicted_log10"]
+    assert one["spread_mean_log10"].iloc[0] - top["predicted_log10"] == pytest.approx(
+        theory.delta_log10_ratio_mean, rel=1e-9)
+    fig = gradient_profile(frames.layers, frames.runs, "delta_norm", predicted=frames.predicted)
+    assert bool(_hatched(fig)) == bands

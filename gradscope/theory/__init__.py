@@ -2,7 +2,7 @@
 
 from gradscope.theory.correlation import Correlation, correlation, correlation_map
 from gradscope.theory.critical import critical_sigma_w2
-from gradscope.theory.finite_width import LogMoments, layer_log_moments
+from gradscope.theory.finite_width import LogMoments, expected_range, layer_log_moments
 from gradscope.theory.init_variance import sigma_w2_of
 from gradscope.theory.layers import BLOCKS, LayerPrediction, NetShape, layer_predictions
 from gradscope.theory.meanfield import chi, chi1, depth_scale, fixed_point, length_map
@@ -19,7 +19,7 @@ from gradscope.theory.quadrature import (
 __all__ = [
     "BLOCKS", "Correlation", "LayerPrediction", "LogMoments", "Moments", "NetShape",
     "PiecewiseLinear", "Prediction", "chi", "chi1", "correlation", "correlation_map",
-    "critical_sigma_w2", "depth_scale", "fixed_point",
+    "critical_sigma_w2", "expected_range", "depth_scale", "fixed_point",
     "gauss_hermite", "gaussian_expectation", "gh_expectation", "kinked_expectation",
     "layer_log_moments", "layer_predictions",
     "length_map", "moments", "predict", "sinh_expectation", "sigma_w2_of",

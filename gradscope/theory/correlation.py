@@ -78,29 +78,34 @@ def correlation(m: Moment, sigma_w2: float, sigma_b2: float) -> Correlation:
 
 
 def _chaotic_fixed_point(m: Moment, sigma_w2: float, sigma_b2: float, q: float) -> float:
-    """The stable c* < 1 of the correlation map (χ₁ > 1 makes c = 1 unstable), by bisection on
-    c' − c, which is ≥ 0 at c = 0 and < 0 just below 1."""
+    """The stable c* < 1 of the correlation map (χ₁ > 1 makes c = 1 unstable): the root of
+    g(c) = c' − c, which is ≥ 0 at c = 0 and < 0 just below 1, by Newton steps (g'(c) =
+    σ_w²·E[φ'(u₁)φ'(u₂)] − 1) kept inside a bisection bracket."""
+    _, dphi = _phi_and_dphi(m)
 
-    def excess(c: float) -> float:
+    def g(c: float) -> float:
         return correlation_map(m, sigma_w2, sigma_b2, q, c) - c
 
-    if excess(0.0) <= 0.0:
+    if g(0.0) <= 0.0:
         return 0.0
     hi = 1.0 - 1e-3
-    while excess(hi) >= 0.0:
+    while g(hi) >= 0.0:
         hi = 1.0 - (1.0 - hi) / 10.0
         if 1.0 - hi < 1e-12:
             return 1.0  # so close to critical that c* is 1 to within the quadrature
-    lo = 0.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if excess(mid) >= 0.0:
-            lo = mid
+    lo, c = 0.0, 0.5 * hi
+    for _ in range(100):
+        value = g(c)
+        if value >= 0.0:
+            lo = c
         else:
-            hi = mid
-        if hi - lo < 1e-12:
-            break
-    return 0.5 * (lo + hi)
+            hi = c
+        slope = sigma_w2 * _pair_expectation(dphi, q, c) - 1.0
+        step = c - value / slope if slope < 0.0 else math.nan
+        if abs(step - c) < 1e-13 or hi - lo < 1e-13:
+            return step if lo <= step <= hi else c
+        c = step if lo <= step <= hi else 0.5 * (lo + hi)
+    return c
 
 
 def correlation_depth(chi_c: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -72,14 +72,34 @@ class Prediction:
     delta_log10_ratio_mean: float | None
     delta_log10_ratio_sd: float | None
     spread_law: str
-    c_star: float | None
-    chi_c: float | None
-    xi_c: float | None
     layers: tuple[LayerPrediction, ...]
+
+    @cached_property
+    def correlation(self) -> Correlation:
+        """c*, χ_c and ξ_c (computed on first use: the chaotic c* takes a 2-D quadrature)."""
+        if self.norm != "none" or self.residual:
+            return Correlation(None, None, None)
+        return _correlation(self.activation, self.sigma_w2, self.sigma_b2)
+
+    @property
+    def c_star(self) -> float | None:
+        """The stable fixed point of the correlation map (1 in the ordered phase)."""
+        return self.correlation.c_star
+
+    @property
+    def chi_c(self) -> float | None:
+        """σ_w²·E[φ'(u₁)φ'(u₂)] at c*: the per-layer rate at which correlations converge."""
+        return self.correlation.chi_c
+
+    @property
+    def xi_c(self) -> float | None:
+        """The correlation depth scale −1/ln χ_c (nets deeper than ~6 ξ_c do not train)."""
+        return self.correlation.xi_c
 
     def to_dict(self) -> dict:
         """A JSON-safe dict (non-finite numbers become None) with a `convention` note."""
         out = asdict(self)
+        out.update(c_star=self.c_star, chi_c=self.chi_c, xi_c=self.xi_c)
         out["layers"] = [dict(asdict(r), norm_ratio=r.norm_ratio) for r in self.layers]
         out["convention"] = SQUARED_NOTE
         return _finite_or_none(out)
@@ -164,8 +184,6 @@ def predict(
     rows = layer_predictions(m, NetShape(sw2, sigma_b2, res, q_in), block)
     rows, spread_mean, spread_sd, law = _spread(m, rows, block, sw2, fans, isometric)
     q_star, chi_1 = _fixed_point_rate(m, block, hidden, sigma_b2, q_in, rows)
-    corr = (_correlation(ACTIVATIONS.parse(activation).name, hidden, float(sigma_b2))
-            if block == "plain" else Correlation(None, None, None))
     ratios = np.array([r.ratio for r in rows])
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log10_total = float(np.log10(ratios).sum())
@@ -178,8 +196,7 @@ def predict(
         per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
         total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,
         delta_ratio_log10=log10_total / 2.0, delta_log10_ratio_mean=spread_mean,
-        delta_log10_ratio_sd=spread_sd, spread_law=law, c_star=corr.c_star, chi_c=corr.chi_c,
-        xi_c=corr.xi_c, layers=tuple(rows),
+        delta_log10_ratio_sd=spread_sd, spread_law=law, layers=tuple(rows),
     )
 
 
