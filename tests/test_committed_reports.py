@@ -29,7 +29,9 @@ def test_every_experiment_has_a_committed_report(name: str) -> None:
 def test_reports_stay_small() -> None:
     size = sum(p.stat().st_size for p in (ROOT / "reports").rglob("*") if p.is_file()
                and "parts" not in p.parts)
-    assert size < 15 * 2**20, f"reports/ holds {size / 2**20:.1f} MiB (limit 15 MiB)"
+    # 15 MiB for the seven experiments of 0.1; +3 MiB for the three of the science round
+    # (digits_sigmoid 0.8, hanin2019 0.4, schoenholz2017 1.9 MiB)
+    assert size < 18 * 2**20, f"reports/ holds {size / 2**20:.1f} MiB (limit 18 MiB)"
 
 
 def test_regenerating_quick_gives_the_committed_results(tmp_path: Path) -> None:

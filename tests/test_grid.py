@@ -8,7 +8,8 @@ from gradscope.core.errors import ConfigError
 from gradscope.sweeps.bundled import bundled_experiments, find_config
 from gradscope.sweeps.grid import load_sweep, parse_sweep, varying
 
-EXPERIMENTS = ["quick", "vanishing", "exploding", "remedies", "glorot2010", "he2015"]
+EXPERIMENTS = ["quick", "vanishing", "exploding", "remedies", "glorot2010", "he2015",
+               "hanin2019", "schoenholz2017"]
 
 
 def test_grid_is_the_cartesian_product_over_fixed() -> None:

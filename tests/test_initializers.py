@@ -18,6 +18,7 @@ EXPECTED_VAR = {
     "he_normal": 2 / FAN_IN,
     "he_uniform": 2 / FAN_IN,
     "lecun": 1 / FAN_IN,
+    "variance_scaling": 1 / FAN_IN,
     "orthogonal": 1 / FAN_IN,  # rows ≥ cols: orthonormal columns, entries of variance 1/rows
     "glorot2010": 1 / (3 * FAN_IN),
 }
@@ -32,7 +33,8 @@ def test_variance(name: str) -> None:
 
 
 @pytest.mark.parametrize("spec,var", [("normal:0.5", 0.25), ("uniform:3", 3.0),
-                                      ("orthogonal:2", 4 / FAN_IN)])
+                                      ("orthogonal:2", 4 / FAN_IN),
+                                      ("variance_scaling:1.76", 1.76 / FAN_IN)])
 def test_param_after_colon(spec: str, var: float) -> None:
     w = initialize(spec, (FAN_IN, FAN_OUT), rng=np.random.default_rng(0))
     assert w.var() == pytest.approx(var, rel=0.03)

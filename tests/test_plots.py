@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from gradscope.plots import (
     varying_params,
 )
 from gradscope.plots.layout import MAX_FACETS, layout
+from gradscope.theory import predict
 
 
 def read(out) -> Frames:
@@ -42,6 +44,24 @@ def frames(tmp_path_factory) -> Frames:
     return read(write_sweep(tmp_path_factory.mktemp("sweep")))
 
 
+def phase_runs(threshold: float = 6.0) -> pd.DataFrame:
+    """A fake phase-diagram sweep (tanh, σ_b² = 0.05): accuracy 0.95 where depth < `threshold`
+    ξ_c, chance (0.25) beyond it, two seeds each."""
+    rows = []
+    for s2, depth, seed in product((1.0, 1.5, 1.76, 2.5, 4.0), (10, 30, 60, 100), (0, 1)):
+        xi = predict("tanh", sigma_w2=s2, sigma_b2=0.05, depth=1, width=1).xi_c
+        rows.append(dict(run_id=f"r{s2}-{depth}-{seed}", depth=depth, width=32,
+                         activation="tanh", init=f"variance_scaling:{s2}",
+                         bias_init="normal:0.2236068", seed=seed, status="ok",
+                         final_accuracy=0.95 if depth < threshold * xi else 0.25))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def phase_frames() -> Frames:
+    return Frames(phase_runs())
+
+
 def drawn(fig: Figure) -> int:
     """How many data artists (lines, bands, meshes, images, bars) the figure's axes hold."""
     return sum(len(ax.lines) + len(ax.collections) + len(ax.images) + len(ax.patches)
@@ -49,7 +69,8 @@ def drawn(fig: Figure) -> int:
 
 
 @pytest.mark.parametrize("name", PLOTS.names())
-def test_every_registered_plot_draws_a_figure(frames, name):
+def test_every_registered_plot_draws_a_figure(frames, phase_frames, name):
+    frames = frames if PLOTS.get(name).applies(frames) else phase_frames
     fig = PLOTS.get(name).draw(frames)
     assert isinstance(fig, Figure)
     assert drawn(fig) > 0
@@ -151,7 +172,7 @@ def test_importing_plots_never_imports_pyplot():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("name", PLOTS.names())
+@pytest.mark.parametrize("name", [n for n in PLOTS.names() if n != "phase"])
 def test_exploding_magnitudes_draw_without_overflow(frames, name):
     """An exploding run's loss and gradients (1e266, 1e300) are results to plot, not crashes."""
     import io
@@ -198,3 +219,33 @@ def test_curves_say_how_many_lines_hide_behind_each_other():
     frame = pd.DataFrame(rows)
     assert coinciding_ends(frame, "loss", ("activation",)) == [
         (2, pytest.approx(0.69320, rel=1e-4))]
+
+
+def test_phase_diagram_only_for_sweeps_over_sigma_w2_and_depth(frames, phase_frames):
+    assert not PLOTS.get("phase").applies(frames)  # two activations, no σ_w² axis
+    assert PLOTS.get("phase").applies(phase_frames)
+    one_depth = phase_frames.runs[phase_frames.runs["depth"] == 10]
+    assert not PLOTS.get("phase").applies(Frames(one_depth))
+
+
+def test_phase_diagram_cells_and_the_six_xi_c_line(phase_frames):
+    fig = PLOTS.get("phase").draw(phase_frames)
+    ax = fig.axes[0]
+    mesh = ax.collections[0].get_array()
+    assert np.shape(mesh) == (4, 5)  # depths × σ_w², one cell each
+    line = next(ln for ln in ax.lines if "ξ_c" in str(ln.get_label()))
+    x, y = line.get_data()
+    xi = predict("tanh", sigma_w2=4.0, sigma_b2=0.05, depth=1, width=1).xi_c
+    assert np.interp(4.0, x, y) == pytest.approx(6 * xi, rel=1e-6)  # σ_b² = 0.2236068²
+    assert y.max() > 1000  # diverges at the critical line
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("95") == int((phase_frames.runs["final_accuracy"] > 0.5).sum() / 2)
+
+
+def test_phase_caption_counts_the_cells_the_line_separates(phase_frames):
+    from gradscope.plots import captions
+
+    text = captions.phase(phase_frames)
+    assert "20 of 20 cells" in text  # the fake sweep follows 6 ξ_c exactly
+    shifted = Frames(phase_runs(threshold=2.0))
+    assert "20 of 20 cells" not in captions.phase(shifted)

@@ -36,9 +36,11 @@ def test_every_plot_is_written_referenced_and_embedded(report):
     out, md, html = report
     embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)" '
                           r'width="\d+" height="\d+">', html)
-    assert len(embedded) == len(PLOTS)
+    frames_apply = [n for n in PLOTS.names() if n != "phase"]  # not a sweep over σ_w² × depth
+    assert len(embedded) == len(frames_apply)
+    assert not (out / "plots" / "phase.png").exists()
     by_title = {alt: data for data, alt in embedded}
-    for name in PLOTS.names():
+    for name in frames_apply:
         png = out / "plots" / f"{name}.png"
         assert png.stat().st_size > 5000
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -110,7 +112,7 @@ def test_without_hist_csv_only_the_histograms_are_skipped_and_the_stale_png_goes
     assert not (out / "plots" / "histograms.png").exists()
     assert "skipped" not in md and "Per-layer histograms were not recorded" in md
     assert "hist = true" in md.replace("\\", "")
-    assert html.count("data:image/png;base64,") == len(PLOTS) - 1
+    assert html.count("data:image/png;base64,") == len(PLOTS) - 2  # no histograms, no phase
 
 
 def test_user_strings_are_escaped_in_html_and_markdown(tmp_path):
@@ -232,7 +234,7 @@ def test_one_failed_run_is_listed_first_and_the_others_still_plotted(tmp_path):
     assert "1 run of 8 stopped with an error; the rest of this report describes the other 7." \
         in md
     assert "drawing failed" not in md
-    assert html.count("data:image/png;base64,") == len(PLOTS)
+    assert html.count("data:image/png;base64,") == len(PLOTS) - 1  # all but the phase diagram
 
 
 def test_captions_tell_dead_zeros_from_divergence_and_flat_from_healthy(tmp_path):

@@ -31,7 +31,7 @@ import pandas as pd
 
 from gradscope.core.errors import GradscopeError
 from gradscope.core.validation import as_bool
-from gradscope.theory import predict, predict_layers
+from gradscope.theory import expected_range, predict, predict_layers
 from gradscope.training.datasets import DATASETS, load_dataset, target_key
 
 COMPARE_COLUMNS = ("run_id", "depth", "measured_ratio", "predicted_ratio", "rel_error",
@@ -230,17 +230,24 @@ def compare_configs(layers: pd.DataFrame, runs: pd.DataFrame,
     return pd.DataFrame(rows, columns=cols)
 
 
+PROFILE_COLUMNS = ("run_id", "layer", "predicted_log10", "spread_mean_log10", "spread_lo_log10",
+                   "spread_hi_log10", "seeds")
+
+
 def predicted_profile(layers: pd.DataFrame, runs: pd.DataFrame,
                       keys: list[str] | None = None) -> pd.DataFrame:
     """The predicted log10 delta_norm per layer at the first step, one line per configuration.
 
-    Columns run_id, layer, predicted_log10. The line starts at the output layer from the mean over
-    the configuration's seeds of the measured log10 delta_norm there (the theory predicts ratios,
-    not the loss gradient's scale) and goes down by ½·log10 of each predicted ratio_l, so every
-    seed of a configuration carries the same values. `keys`: the parameters that tell
-    configurations apart (default: the theory's inputs).
+    Columns PROFILE_COLUMNS. predicted_log10: the mean-field line; it starts at the output layer
+    from the mean over the configuration's seeds of the measured log10 delta_norm there (the
+    theory predicts ratios, not the loss gradient's scale) and goes down by ½·log10 of each
+    predicted ratio_l, so every seed of a configuration carries the same values.
+    spread_mean_log10: the finite-width mean from the same anchor; spread_lo/hi_log10: the range
+    that `seeds` seeds are expected to span around it (`theory.finite_width.expected_range`
+    times the predicted sd of log10 ‖δ_l‖/‖δ_top‖; one-example law, nan where there is none).
+    `keys`: the parameters that tell configurations apart (default: the theory's inputs).
     """
-    cols = ["run_id", "layer", "predicted_log10"]
+    cols = list(PROFILE_COLUMNS)
     if layers is None or layers.empty or "delta_norm" not in layers.columns:
         return pd.DataFrame(columns=cols)
     keys = [k for k in (keys if keys is not None else PREDICT_KEYS) if k in runs.columns]
@@ -264,8 +271,22 @@ def predicted_profile(layers: pd.DataFrame, runs: pd.DataFrame,
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             steps = 0.5 * np.log10([r.ratio for r in pred.layers])
         values = anchor + np.concatenate([np.cumsum(steps[::-1])[::-1], [0.0]])
+        mean, half = _spread_lines(pred, anchor, len(ids))
         layer_ids = rows["layer"].to_numpy()
         for rid in ids:
             out.append(pd.DataFrame({"run_id": rid, "layer": layer_ids,
-                                     "predicted_log10": values}))
+                                     "predicted_log10": values, "spread_mean_log10": mean,
+                                     "spread_lo_log10": mean - half,
+                                     "spread_hi_log10": mean + half, "seeds": len(ids)}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+
+
+def _spread_lines(pred: Any, anchor: float, seeds: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per layer (0..depth): the finite-width mean of log10 ‖δ_l‖ from `anchor` at the top and
+    half the range `seeds` seeds are expected to span (nan without a finite-width law)."""
+    scale = 2.0 * math.log(10.0)
+    ln_mean = np.array([r.ln_mean for r in pred.layers], dtype=float)
+    ln_var = np.array([r.ln_var for r in pred.layers], dtype=float)
+    mean = anchor + np.concatenate([np.cumsum(ln_mean[::-1])[::-1], [0.0]]) / scale
+    sd = np.sqrt(np.concatenate([np.cumsum(ln_var[::-1])[::-1], [0.0]])) / scale
+    return mean, 0.5 * expected_range(seeds) * sd

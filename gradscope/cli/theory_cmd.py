@@ -63,6 +63,9 @@ def command(activation, init, sigma_w2, sigma_b2, bias_init, q0, dataset, n_samp
     itself changes by √χ₁), the depth scale −1/ln χ₁, and the prediction for each layer of an
     mlp whose inputs have second moment q0 (1 for standardised inputs; --dataset reads it from a
     dataset). χ₁ < 1: vanishing; > 1: exploding; = 1: the edge of chaos.
+    Also the correlation depth scale ξ_c (nets deeper than ~6 ξ_c do not train; Schoenholz et
+    al. 2017) and, at the given --width, the seed-to-seed spread of log10 ‖δ_0‖/‖δ_L‖
+    (delta_log10_ratio_sd; exact for the ReLU family, Hanin & Nica 2019).
 
     \b
     Example:
@@ -96,10 +99,17 @@ def command(activation, init, sigma_w2, sigma_b2, bias_init, q0, dataset, n_samp
                f"{_num(math.sqrt(p.chi1))})")
     click.echo(f"  depth_scale       {_num(p.depth_scale)}   layers per factor e of ‖δ‖² "
                "(−1/ln χ₁; < 0 exploding)")
+    click.echo(f"  xi_c              {_num(p.xi_c)}   correlation depth scale (c* = "
+               f"{_num(p.c_star)}, χ_c = {_num(p.chi_c)}): trainable to depth ≈ 6 ξ_c = "
+               f"{_num(6 * p.xi_c if p.xi_c is not None else None)}")
     click.echo(f"  per_layer_ratio   {_num(p.per_layer_ratio)}   geometric mean of ‖δ_l‖²/‖δ_l+1‖² "
                f"over {p.depth} layers (norm: {_num(p.per_layer_norm_ratio)})")
     click.echo(f"  total_ratio       {_num(p.total_ratio)}   ‖δ_0‖²/‖δ_{p.depth}‖² (norm ratio "
                f"10^{p.delta_ratio_log10:.2f})")
+    if p.delta_log10_ratio_sd is not None:
+        click.echo(f"  delta_log10_ratio_sd  {p.delta_log10_ratio_sd:.3f}   seed-to-seed sd of "
+                   f"log10 ‖δ_0‖/‖δ_{p.depth}‖ at width {p.width} (mean "
+                   f"{p.delta_log10_ratio_mean:+.3f}; {p.spread_law} law, one example)")
     click.echo("")
     click.echo(f"  {'layer':>5} {'q':>10} {'σ_w²':>7} {'‖δ‖ ratio':>10} {'‖δ_l‖/‖δ_top‖':>14}  "
                "log scale (< vanishing, > exploding; 4 per decade)")

@@ -26,12 +26,16 @@ class Initializer:
     `param` is the number after the colon, `default` when none is given. `family` is the
     distribution of a single entry ("normal" or "uniform"; None for a matrix-only initialiser
     such as orthogonal): a bias vector drawn by this name (`bias_init`) comes from it.
+    `norm_preserving`: the drawn W keeps ‖W v‖ = gain·‖v‖ exactly when fan_in ≥ fan_out
+    (orthogonal), which removes one source of the finite-width spread of the gradient
+    (`gradscope.theory.finite_width`).
     """
 
     draw: Callable[[float | None], InitFn]
     variance: Callable[[float | None, int, int], float]
     default: float | None = None
     family: str | None = "normal"
+    norm_preserving: bool = False
 
     def make(self, param: float | None = None) -> InitFn:
         """The init function for `param` (None: the default)."""
@@ -111,10 +115,16 @@ INITIALIZERS.add("he", _scaled(2.0, "fan_in", "normal"), "He normal, var 2/fan_i
 INITIALIZERS.add("he_normal", _scaled(2.0, "fan_in", "normal"), "same as he")
 INITIALIZERS.add("he_uniform", _scaled(2.0, "fan_in", "uniform"), "He uniform, var 2/fan_in")
 INITIALIZERS.add("lecun", _scaled(1.0, "fan_in", "normal"), "LeCun normal, var 1/fan_in")
+# the mean field's own parameter: variance_scaling:1.76 draws N(0, 1.76/fan_in), σ_w² = 1.76
+INITIALIZERS.add("variance_scaling",
+                 Initializer(lambda s2: variance_scaling(s2, "fan_in", "normal"),
+                             lambda s2, fan_in, fan_out: s2 / fan_in, 1.0),
+                 "N(0, S/fan_in): the mean-field σ_w² = S directly; variance_scaling:S "
+                 "(default 1)", param=True, shown="variance_scaling:S")
 # orthonormal columns (fan_in ≥ fan_out) or rows: entry variance 1/max(fan_in, fan_out)
 INITIALIZERS.add("orthogonal", Initializer(_orthogonal,
                                            lambda gain, fi, fo: gain**2 / max(fi, fo), 1.0,
-                                           None),
+                                           None, norm_preserving=True),
                  "random orthogonal matrix × gain; orthogonal:GAIN (default 1)", param=True,
                  shown="orthogonal:GAIN")
 INITIALIZERS.add("glorot2010", Initializer(_glorot2010, lambda p, fi, fo: 1.0 / (3.0 * fi),

@@ -7,6 +7,7 @@ import pandas as pd
 
 from gradscope.analysis.configurations import combos, fmt_value, label, select, varying_params
 from gradscope.analysis.frames import Frames
+from gradscope.analysis.phase import XI_FACTOR, agreement, phase_table
 from gradscope.plots.base import finite, log10
 from gradscope.plots.heatmap import representative_runs
 from gradscope.plots.histograms import pick_layers
@@ -223,3 +224,18 @@ def matrix(frames: Frames) -> str:
         text += (f" Most negative delta_ratio_log10: {items[0][1]:+.1f} ({items[0][0]}); "
                  f"most positive: {items[-1][1]:+.1f} ({items[-1][0]}).")
     return text
+
+
+def phase(frames: Frames) -> str:
+    """Caption of the trainability phase diagram: how well 6 ξ_c separates trained cells."""
+    table = phase_table(frames.runs)
+    if table.empty:
+        return "Final accuracy over (σ_w², depth) (no runs to summarise)."
+    found = agreement(table)
+    return (f"Final training accuracy (mean over seeds) of each (σ_w², depth); red: the depth "
+            f"{XI_FACTOR:g} ξ_c below which mean-field theory says a net can train (ξ_c from "
+            f"`gradscope theory`), dotted: the critical line. Counting a cell as trained when its "
+            f"accuracy is at least {found['threshold']:.2f} (halfway between the worst and best "
+            f"cell), the line puts {found['agree']} of {found['cells']} cells on the right side; "
+            f"mean accuracy {found['inside_accuracy']:.2f} below the line and "
+            f"{found['outside_accuracy']:.2f} above it.")

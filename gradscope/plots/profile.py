@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from gradscope.analysis.configurations import combos, run_params, select
@@ -39,9 +40,15 @@ def style_for(runs: pd.DataFrame, style: Style | None) -> Style:
     return Style.for_inits(runs["init"]) if "init" in runs.columns else Style()
 
 
+MIN_SEEDS_FOR_BAND = 3
+SPREAD_LABEL = "theory at this width: range expected over the seeds (one example per δ)"
+
+
 def draw_predicted(ax: Axes, frame: pd.DataFrame, line_keys: tuple[str, ...], style: Style,
                    legend: dict[str, Line2D]) -> None:
-    """The precomputed mean-field line of each configuration in `frame` (dashed, thin)."""
+    """The precomputed mean-field line of each configuration in `frame` (dashed, thin) and,
+    where it has ≥ 3 seeds and a finite-width law, the band those seeds are expected to span
+    (hatched; `gradscope.analysis.measured_vs_theory.predicted_profile`)."""
     for values in combos(frame, line_keys):
         sub = select(frame, line_keys, values)
         one = sub[sub["run_id"] == sub["run_id"].iloc[0]].sort_values("layer")
@@ -50,14 +57,25 @@ def draw_predicted(ax: Axes, frame: pd.DataFrame, line_keys: tuple[str, ...], st
                 alpha=0.9)
         legend.setdefault("mean-field theory", Line2D([], [], color="#555555", lw=1.0,
                                                       ls=(0, (4, 2))))
+        if not {"spread_lo_log10", "spread_hi_log10", "seeds"} <= set(one.columns):
+            continue
+        lo = pd.to_numeric(one["spread_lo_log10"], errors="coerce")
+        hi = pd.to_numeric(one["spread_hi_log10"], errors="coerce")
+        if one["seeds"].iloc[0] >= MIN_SEEDS_FOR_BAND and np.isfinite(lo).all() and (
+                np.isfinite(hi).all()):
+            ax.fill_between(one["layer"], lo, hi, facecolor="none", edgecolor=colour,
+                            hatch="////", lw=0.0, alpha=0.45)
+            legend.setdefault(SPREAD_LABEL, Patch(facecolor="none", edgecolor="#555555",
+                                                  hatch="////", lw=0.0))
 
 
 def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "delta_norm", *,
                      style: Style | None = None, predicted: pd.DataFrame | None = None) -> Figure:
     """log10 `quantity` (delta_norm or grad_norm) per layer at step 0: one line per
     configuration (mean over seeds, min–max band), one panel per activation × init. For
-    delta_norm, `predicted` (run_id, layer, predicted_log10 from
-    `gradscope.compare.predicted_profile`) adds the theory's line, dashed."""
+    delta_norm, `predicted` (from `gradscope.compare.predicted_profile`) adds the theory's
+    line, dashed, and where a configuration has ≥ 3 seeds the band its seeds are expected to
+    span at this width, hatched."""
     require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
     require(runs, "runs.csv", ["run_id"])
     style = style_for(runs, style)

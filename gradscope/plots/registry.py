@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
 from gradscope.analysis.frames import Frames
+from gradscope.analysis.phase import is_phase_diagram, phase_table, trainable_threshold, xi_c_curve
 from gradscope.core.registry import Registry
 from gradscope.plots import captions
 from gradscope.plots.curves import training_curves
@@ -15,6 +17,7 @@ from gradscope.plots.depth import depth_summary
 from gradscope.plots.heatmap import gradient_heatmap
 from gradscope.plots.histograms import HIST_COLUMNS, layer_histograms
 from gradscope.plots.matrix import diagnosis_matrix
+from gradscope.plots.phase import phase_diagram
 from gradscope.plots.profile import gradient_profile
 from gradscope.plots.saturation import saturation_profile
 from gradscope.plots.style import Style
@@ -29,6 +32,7 @@ class PlotSpec:
     needs: Mapping[str, tuple[str, ...]]  # file name → columns
     draw: Callable[[Frames], Figure]
     caption: Callable[[Frames], str]
+    applies: Callable[[Frames], bool] = lambda frames: True  # else left out of the report
 
     def missing(self, frames: Frames) -> dict[str, list[str]]:
         """The needed columns that `frames` lacks, per file (a whole absent file lists all)."""
@@ -50,8 +54,19 @@ PLOTS: Registry[PlotSpec] = Registry("plot")
 
 
 def _add(name: str, title: str, needs: Mapping[str, tuple[str, ...]],
-         draw: Callable[[Frames], Figure], help: str) -> None:
-    PLOTS.add(name, PlotSpec(name, title, needs, draw, getattr(captions, name)), help)
+         draw: Callable[[Frames], Figure], help: str,
+         applies: Callable[[Frames], bool] | None = None) -> None:
+    PLOTS.add(name, PlotSpec(name, title, needs, draw, getattr(captions, name),
+                             applies or (lambda frames: True)), help)
+
+
+def _phase(frames: Frames) -> Figure:
+    table = phase_table(frames.runs)
+    act, sb2 = str(table["activation"].iloc[0]), float(table["sigma_b2"].iloc[0])
+    curve = xi_c_curve(act, sb2, float(table["sigma_w2"].min()), float(table["sigma_w2"].max()))
+    critical = curve.loc[~curve["trainable_depth"].map(math.isfinite), "sigma_w2"]
+    return phase_diagram(table, curve, threshold=trainable_threshold(table),
+                         critical=float(critical.iloc[0]) if len(critical) else math.nan)
 
 
 _add("profile_delta", "Back-propagated gradient per layer",
@@ -87,3 +102,7 @@ _add("matrix", "Diagnosis matrix",
      {"runs.csv": ("run_id", "depth", "diagnosis", "delta_ratio_log10")},
      lambda f: diagnosis_matrix(f.runs),
      "depth × activation per init, coloured by delta_ratio_log10, labelled with the diagnosis")
+_add("phase", "Trainability phase diagram",
+     {"runs.csv": ("run_id", "depth", "init", "activation", "final_accuracy")},
+     _phase, "final accuracy over (σ_w², depth) with 6 ξ_c (Schoenholz et al. 2017); drawn "
+     "for sweeps over σ_w² and depth", applies=lambda f: is_phase_diagram(phase_table(f.runs)))

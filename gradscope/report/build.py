@@ -31,7 +31,8 @@ from gradscope.report.sections import (
 )
 from gradscope.sweeps.results import load_results
 
-AT_A_GLANCE = ("matrix", "profile_delta")  # the one-picture summary and the δ profile
+# the one-picture summary (the phase diagram, for a sweep that is one) and the δ profile
+AT_A_GLANCE = ("phase", "matrix", "profile_delta")
 HIST_HINT = ("Per-layer histograms were not recorded. Add `hist = true` to the [fixed] table "
              "of the config (or pass --hist to `gradscope run`) and run the sweep again to see "
              "them.")
@@ -94,12 +95,17 @@ def plot_sections(frames: Frames, plot_dir: Path) -> tuple[list[Block], list[Blo
         return [], [Heading(2, "Plots"),
                     Para("No run finished, so there is nothing to plot.", note=True)], images
     frames = replace(frames, runs=drawable)
+    applies = {name: PLOTS.get(name).applies(frames) for name in PLOTS.names()}
+    for name in PLOTS.names():
+        if not applies[name]:  # e.g. the phase diagram of a sweep that is not one
+            (plot_dir / f"{name}.png").unlink(missing_ok=True)
     glance: list[Block] = [Heading(2, "At a glance")]
     for name in AT_A_GLANCE:
-        glance += draw_plot(name, frames, plot_dir, images)
+        if applies[name]:
+            glance += draw_plot(name, frames, plot_dir, images)
     rest: list[Block] = [Heading(2, "Plots")]
     for name in PLOTS.names():
-        if name in AT_A_GLANCE:
+        if name in AT_A_GLANCE or not applies[name]:
             continue
         if name == "histograms" and frames.hist is None:
             (plot_dir / "histograms.png").unlink(missing_ok=True)

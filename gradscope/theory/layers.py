@@ -25,6 +25,7 @@ Layer l is the l-th Dense layer (0 nearest the input, `depth` the output layer, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -37,13 +38,17 @@ Moment = Moments | PiecewiseLinear
 
 @dataclass(frozen=True)
 class LayerPrediction:
-    """One hidden Dense layer l: q = variance of φ's input, ratio = ‖δ_l‖²/‖δ_{l+1}‖² (squared)."""
+    """One hidden Dense layer l: q = variance of φ's input, ratio = ‖δ_l‖²/‖δ_{l+1}‖² (squared);
+    ln_mean, ln_var: E and Var of ln ratio across seeds at the net's finite width (nan where the
+    finite-width law does not cover the block, see `gradscope.theory.finite_width`)."""
 
     layer: int
     q: float
     sigma_w2: float
     residual: bool
     ratio: float
+    ln_mean: float = math.nan
+    ln_var: float = math.nan
 
     @property
     def norm_ratio(self) -> float:

@@ -1,4 +1,4 @@
-"""The Gaussian moments of an activation that the mean field needs: E[φ], E[φ²], E[φ'²].
+"""The Gaussian moments of an activation that the mean field needs: E[φ], E[φ²], E[φ'²], E[φ'⁴].
 
 Every registered activation gets them by quadrature; the piecewise-linear ones (those that
 declare a `negative_slope`: relu, leaky_relu, linear) use exact closed forms (`PiecewiseLinear`),
@@ -49,6 +49,10 @@ class Moments:
         """E[φ'(h)²], h ~ N(0, q): the backward factor before σ_w²."""
         return self._expect(lambda h: self._dphi(h) ** 2, q)
 
+    def deriv4(self, q: float | Array) -> Array:
+        """E[φ'(h)⁴], h ~ N(0, q): what the finite-width spread of the backward factor needs."""
+        return self._expect(lambda h: self._dphi(h) ** 4, q)
+
     def var(self, q: float | Array) -> Array:
         """Var[φ(h)], h ~ N(0, q)."""
         return self.second(q) - self.mean(q) ** 2
@@ -77,6 +81,10 @@ class PiecewiseLinear:
     def deriv2(self, q: float | Array) -> Array:
         """E[φ'(h)²] = (1 + slope²)/2, whatever q."""
         return np.full(np.shape(q), self.second_coeff)[()]
+
+    def deriv4(self, q: float | Array) -> Array:
+        """E[φ'(h)⁴] = (1 + slope⁴)/2, whatever q."""
+        return np.full(np.shape(q), (1.0 + self.slope**4) / 2.0)[()]
 
     def var(self, q: float | Array) -> Array:
         """Var[φ(h)]."""

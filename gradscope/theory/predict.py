@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -14,16 +15,22 @@ from gradscope.nn.activations import ACTIVATIONS
 from gradscope.nn.bias_init import bias_variance, parse_bias_init
 from gradscope.nn.initializers import INITIALIZERS
 from gradscope.nn.mlp import NORMS
+from gradscope.theory.correlation import Correlation, correlation
+from gradscope.theory.finite_width import combine_law, layer_log_moments
 from gradscope.theory.init_variance import sigma_w2_of
 from gradscope.theory.layers import LayerPrediction, NetShape, layer_predictions
-from gradscope.theory.meanfield import chi, depth_scale, fixed_point
+from gradscope.theory.meanfield import Q_INFINITE, chi, depth_scale, fixed_point
 from gradscope.theory.moments import moments
 
 SQUARED_NOTE = (
     "Keys ending in _ratio (chi1, per_layer_ratio, total_ratio, layers[].ratio) are ratios of "
     "SQUARED norms ||delta_l||^2/||delta_{l+1}||^2; keys ending in _norm_ratio are their square "
     "roots. delta_l = dL/dh_l at Dense layer l (0 = nearest the input). delta_ratio_log10 = "
-    "log10(||delta_0||/||delta_depth||), the runs.csv column of the same name."
+    "log10(||delta_0||/||delta_depth||), the runs.csv column of the same name (mean-field, "
+    "infinite width); delta_log10_ratio_mean and delta_log10_ratio_sd are its mean and "
+    "seed-to-seed standard deviation at the given width for one example (batch_size 1; an upper "
+    "bound on the sd for larger batches), from layers[].ln_mean/ln_var (natural log of each "
+    "squared ratio); spread_law says how: exact (ReLU family), asymptotic, heuristic, none."
 )
 
 
@@ -36,6 +43,12 @@ class Prediction:
     input included (equals chi1 once q^l has reached q*; directly comparable with the measured
     per-layer ratio); per_layer_norm_ratio = √per_layer_ratio; total_ratio = ‖δ_0‖²/‖δ_depth‖²
     (product over layers); total_norm_ratio = its square root; depth_scale = −1/ln chi1.
+    delta_log10_ratio_mean / _sd: mean and seed-to-seed standard deviation of
+    log10(‖δ_0‖/‖δ_depth‖) at this width for one example (`gradscope.theory.finite_width`;
+    spread_law: exact, asymptotic, heuristic, or none for blocks it does not cover).
+    c_star, chi_c, xi_c: the correlation fixed point, its rate and the correlation depth scale
+    ξ_c = −1/ln χ_c of Schoenholz et al. 2017 (`gradscope.theory.correlation`; plain blocks,
+    None where q* is infinite): nets deeper than about 6 ξ_c do not train.
     """
 
     activation: str
@@ -59,11 +72,37 @@ class Prediction:
     total_norm_ratio: float
     total_ratio_log10: float
     delta_ratio_log10: float
+    delta_log10_ratio_mean: float | None
+    delta_log10_ratio_sd: float | None
+    spread_law: str
     layers: tuple[LayerPrediction, ...]
+
+    @cached_property
+    def correlation(self) -> Correlation:
+        """c*, χ_c and ξ_c (computed on first use: the chaotic c* takes a 2-D quadrature)."""
+        if self.norm != "none" or self.residual:
+            return Correlation(None, None, None)
+        return _correlation(self.activation, self.sigma_w2, self.sigma_b2)
+
+    @property
+    def c_star(self) -> float | None:
+        """The stable fixed point of the correlation map (1 in the ordered phase)."""
+        return self.correlation.c_star
+
+    @property
+    def chi_c(self) -> float | None:
+        """σ_w²·E[φ'(u₁)φ'(u₂)] at c*: the per-layer rate at which correlations converge."""
+        return self.correlation.chi_c
+
+    @property
+    def xi_c(self) -> float | None:
+        """The correlation depth scale −1/ln χ_c (nets deeper than ~6 ξ_c do not train)."""
+        return self.correlation.xi_c
 
     def to_dict(self) -> dict:
         """A JSON-safe dict (non-finite numbers become None) with a `convention` note."""
         out = asdict(self)
+        out.update(c_star=self.c_star, chi_c=self.chi_c, xi_c=self.xi_c)
         out["layers"] = [dict(asdict(r), norm_ratio=r.norm_ratio) for r in self.layers]
         out["convention"] = SQUARED_NOTE
         return _finite_or_none(out)
@@ -154,13 +193,16 @@ def predict(
     if init is not None:
         sw2 = [sigma_w2_of(init, fi, fo) for fi, fo in fans]
         hidden = sigma_w2_of(init, width, width)
+        isometric = INITIALIZERS.get(INITIALIZERS.parse(init, "init").name).norm_preserving
     else:
         sw2 = [float(sigma_w2)] * (depth + 1)
         hidden = float(sigma_w2)
+        isometric = False
     res = [residual and fi == fo for fi, fo in fans[:-1]]
     block = "residual" if residual else ("plain" if norm == "none" else norm)
     m = moments(activation)
     rows = layer_predictions(m, NetShape(sw2, sb2, res, q_in), block)
+    rows, spread_mean, spread_sd, law = _spread(m, rows, block, sw2, fans, isometric)
     q_star, chi_1 = _fixed_point_rate(m, block, hidden, sigma_b2, q_in, rows)
     ratios = np.array([r.ratio for r in rows])
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -174,7 +216,8 @@ def predict(
         q_star=q_star, chi1=chi_1, depth_scale=depth_scale(chi_1), per_layer_ratio=per_layer,
         per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
         total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,
-        delta_ratio_log10=log10_total / 2.0, layers=tuple(rows),
+        delta_ratio_log10=log10_total / 2.0, delta_log10_ratio_mean=spread_mean,
+        delta_log10_ratio_sd=spread_sd, spread_law=law, layers=tuple(rows),
     )
 
 
@@ -197,6 +240,10 @@ def predict_layers(activation: str, sigma_w2: Sequence[float],
     check_scalar(q_in, "q_in", float, min_val=0.0, hint="E[x²] of the input features.")
     m = moments(activation)
     rows = layer_predictions(m, NetShape(sw2, sb2, [False] * depth, q_in), "plain")
+    if fans is not None:  # the finite-width spread needs the widths
+        rows, spread_mean, spread_sd, law = _spread(m, rows, "plain", sw2, list(fans), False)
+    else:
+        spread_mean, spread_sd, law = None, None, "none"
     hidden_w2 = float(np.mean(sw2[1:-1])) if depth > 1 else sw2[0]
     hidden_b2 = sb2 if isinstance(sb2, float) else float(np.mean(sb2[:depth]))
     q_star, chi_1 = _fixed_point_rate(m, "plain", hidden_w2, hidden_b2, q_in, rows)
@@ -212,8 +259,35 @@ def predict_layers(activation: str, sigma_w2: Sequence[float],
         q_star=q_star, chi1=chi_1, depth_scale=depth_scale(chi_1), per_layer_ratio=per_layer,
         per_layer_norm_ratio=per_layer**0.5, total_ratio=_pow10(log10_total),
         total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,
-        delta_ratio_log10=log10_total / 2.0, layers=tuple(rows),
+        delta_ratio_log10=log10_total / 2.0, delta_log10_ratio_mean=spread_mean,
+        delta_log10_ratio_sd=spread_sd, spread_law=law, layers=tuple(rows),
     )
+
+
+@lru_cache(maxsize=256)
+def _correlation(activation: str, sigma_w2: float, sigma_b2: float) -> Correlation:
+    """`correlation(...)` for a registered activation, cached (the chaotic c* takes ~0.1 s)."""
+    return correlation(moments(activation), sigma_w2, sigma_b2)
+
+
+def _spread(m, rows, block, sw2, fans, isometric):
+    """The rows with their finite-width ln_mean/ln_var, and the mean and sd of
+    log10(‖δ_0‖/‖δ_depth‖) = ½·Σ ln ratio_l / ln 10 (layers independent). Plain blocks only."""
+    if block != "plain":
+        return rows, None, None, "none"
+    out = []
+    for row in rows:
+        n, fan_out = fans[row.layer + 1]  # ratio_l goes through W_{l+1}: (width of layer l, ·)
+        lm = layer_log_moments(m, sw2[row.layer + 1], min(row.q, Q_INFINITE), n,
+                               norm_preserving=isometric and n >= fan_out)
+        out.append((replace(row, ln_mean=lm.mean, ln_var=lm.var), lm.law))
+    law = combine_law([law for _, law in out])
+    if law == "none":
+        return [r for r, _ in out], None, None, law
+    scale = 2.0 * math.log(10.0)
+    mean = sum(r.ln_mean for r, _ in out) / scale
+    sd = math.sqrt(sum(r.ln_var for r, _ in out)) / scale
+    return [r for r, _ in out], mean, sd, law
 
 
 def _pow10(x: float) -> float:
