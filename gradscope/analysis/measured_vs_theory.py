@@ -20,7 +20,7 @@ import pandas as pd
 
 from gradscope.core.errors import GradscopeError
 from gradscope.core.validation import as_bool
-from gradscope.theory import predict
+from gradscope.theory.predict import cached_predict
 
 COMPARE_COLUMNS = ("run_id", "depth", "measured_ratio", "predicted_ratio", "rel_error",
                    "measured_log10", "predicted_log10")
@@ -44,13 +44,13 @@ def measured_ratio(delta_norms: np.ndarray) -> float:
 
 
 def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int) -> Any | None:
-    """`theory.predict` for a run's parameters, or None when the theory does not cover it."""
+    """`theory.predict` for a run's parameters (cached per distinct parameters), or None when
+    the theory does not cover it."""
     try:
-        return predict(str(params["activation"]), init=str(params["init"]),
-                       depth=int(params["depth"]), width=int(params["width"]),
-                       in_dim=int(in_dim), out_dim=int(out_dim),
-                       norm=str(params.get("norm", "none") or "none"),
-                       residual=as_bool(params.get("residual", False)))
+        return cached_predict(str(params["activation"]), str(params["init"]), None, 0.0,
+                              int(params["depth"]), int(params["width"]), int(in_dim),
+                              int(out_dim), 1.0, str(params.get("norm", "none") or "none"),
+                              as_bool(params.get("residual", False)))
     except (GradscopeError, KeyError, ValueError, TypeError):
         return None
 

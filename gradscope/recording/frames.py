@@ -22,9 +22,17 @@ def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
 def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int]) -> pd.DataFrame:
     """One row per written (step, layer), layers numbered by `order` (slot indices input →
     output); each quantity's column made from its fields, vectorised over all rows."""
+    cols = layer_columns(buf, slots, order)
+    if cols is None:
+        return empty_frame(COLUMNS)
+    return pd.DataFrame(cols, columns=list(COLUMNS))
+
+
+def layer_columns(buf: StatBuffer, slots: list[Slot], order: list[int]) -> dict[str, Any] | None:
+    """The columns of `layer_frame` as numpy arrays (None when nothing was recorded)."""
     steps, slot_idx, fields = buf.table()
     if steps.size == 0:
-        return empty_frame(COLUMNS)
+        return None
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     layer = position[slot_idx]
@@ -43,7 +51,7 @@ def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int]) -> pd.Data
         values = [fields[:, FIELD_INDEX[f]] for f in q.fields]
         column = q.combine(*values) if q.combine is not None else values[0]
         cols[q.name] = int_if_complete(column) if q.integer else column
-    return pd.DataFrame(cols, columns=list(COLUMNS))
+    return cols
 
 
 def hist_frame(buf: StatBuffer, order: list[int]) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gradscope.core.errors import ConfigError
@@ -17,12 +18,18 @@ from gradscope.core.validation import check_scalar
 from gradscope.nn.layers.base import Layer
 from gradscope.recording.accumulate import ACCUMULATE
 from gradscope.recording.buffer import StatBuffer
-from gradscope.recording.frames import hist_frame, layer_frame
+from gradscope.recording.frames import hist_frame, layer_columns, layer_frame
 from gradscope.recording.hook_path import HookPath
 from gradscope.recording.log_arrays import BATCH_AXES, WEIGHT_LAYOUTS, check_choice
 from gradscope.recording.log_path import LogPath
 from gradscope.recording.order import chain_order
-from gradscope.recording.schema import COLUMNS, HIST_COLUMNS, ID_COLUMNS, STAT_COLUMNS
+from gradscope.recording.schema import (
+    COLUMNS,
+    HIST_COLUMNS,
+    ID_COLUMNS,
+    STAT_COLUMNS,
+    empty_dtype,
+)
 from gradscope.recording.slots import Slot, weight_slots
 
 __all__ = ["COLUMNS", "HIST_COLUMNS", "ID_COLUMNS", "STAT_COLUMNS", "GradientRecorder"]
@@ -254,6 +261,16 @@ class GradientRecorder:
         self._flush_adapters()
         self._log.complete()
         return layer_frame(self._buffer, self._slots, self._order())
+
+    def to_columns(self) -> dict[str, Any]:
+        """The columns of `to_frame()` as numpy arrays (step, layer, ... in `COLUMNS` order;
+        empty arrays when nothing was recorded): the frame without pandas."""
+        self._flush_adapters()
+        self._log.complete()
+        cols = layer_columns(self._buffer, self._slots, self._order())
+        if cols is None:
+            return {c: np.zeros(0, dtype=empty_dtype(c)) for c in COLUMNS}
+        return cols
 
     def hist_frame(self) -> pd.DataFrame:
         """Tidy histogram rows (step, layer, quantity, bin_lo, bin_hi, count), zero bins left out;

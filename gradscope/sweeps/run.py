@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from gradscope.analysis.diagnosis import Diagnosis, diagnose
+from gradscope.analysis.diagnosis.rows import RunRows
 from gradscope.analysis.schema import STEP_COLUMNS
 from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
@@ -73,12 +74,15 @@ def execute_run(cfg: RunConfig) -> RunResult:
                             seed=cfg.seed, clip=cfg.clip or None)
         finally:
             recorder.detach()
-        layers = recorder.to_frame()
+        columns = recorder.to_columns()
+        layers = pd.DataFrame(columns, columns=list(columns))
         hist = recorder.hist_frame() if cfg.hist else None
         steps = history.to_frame()
     except Exception as exc:  # one broken run must not stop a sweep
         return error_result(cfg, exc, time.perf_counter() - start)
-    found = diagnose(layers, steps, cfg, status=history.status,
+    # the diagnosis reads the recorder's arrays, not the frame (no per-run pandas work)
+    found = diagnose(RunRows.from_columns(columns), {"step": history.step, "loss": history.loss},
+                     cfg, status=history.status,
                      first_nonfinite_step=history.first_nonfinite_step,
                      final_loss=history.final_loss, final_accuracy=history.final_accuracy)
     summary = {

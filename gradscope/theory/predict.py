@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -155,6 +156,19 @@ def predict(
         total_norm_ratio=_pow10(log10_total / 2.0), total_ratio_log10=log10_total,
         delta_ratio_log10=log10_total / 2.0, layers=tuple(rows),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_predict(
+    activation: str, init: str | None, sigma_w2: float | None, sigma_b2: float, depth: int,
+    width: int, in_dim: int | None, out_dim: int | None, q_in: float, norm: str,
+    residual: bool,
+) -> Prediction:
+    """`predict(...)` with every argument positional, remembered per distinct arguments: a
+    sweep asks the same few configurations once per run (the Prediction is frozen)."""
+    return predict(activation, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2, depth=depth,
+                   width=width, in_dim=in_dim, out_dim=out_dim, q_in=q_in, norm=norm,
+                   residual=residual)
 
 
 def _pow10(x: float) -> float:
