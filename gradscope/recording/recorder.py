@@ -207,6 +207,11 @@ class GradientRecorder:
         return self._add_slot(Slot(str(name), str(kind),
                                    None if shape is None else tuple(shape)))
 
+    def wants_update(self, t: int) -> bool:
+        """Whether `on_update(t, ...)` keeps the update norms (a step with statistics; the
+        training loop skips computing them otherwise)."""
+        return self._hooks is not None and int(t) % self.every == 0
+
     def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
         """Fill update_ratio of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
         if self._hooks is not None:
