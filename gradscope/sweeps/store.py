@@ -5,6 +5,10 @@ sweep killed at any moment leaves only complete parts (and stray `*.tmp` files, 
 next start). The CSVs are always rebuilt from the parts, sorted by run_id, with every float
 written in its shortest exact form — so a killed-and-resumed sweep ends with the same files as
 an uninterrupted one. Parts are `.npz` archives read with `allow_pickle=False`.
+
+Consolidation streams: a first pass reads only the parts' meta (rows and column types of each
+table, saved beside the rows), the second writes each table run by run, so memory does not grow
+with the number of runs (only runs.csv, one row per run, is held).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import pandas as pd
 
 from gradscope.analysis.schema import RUN_ID, SUMMARY_COLUMNS
 from gradscope.core.atomic import atomic_open
+from gradscope.core.errors import ConfigError
+from gradscope.sweeps.columnar import check_parquet, write_parquet
 from gradscope.sweeps.config import FIELD_NAMES, RunConfig
 from gradscope.sweeps.run import RunResult
 
@@ -72,7 +78,8 @@ class PartStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         frames = {"layers": result.layers, "steps": result.steps, "hist": result.hist}
         meta = {"format": PART_FORMAT, "run_id": result.run_id,
-                "config": result.config.asdict(), "summary": result.summary, "frames": {}}
+                "config": result.config.asdict(), "summary": result.summary, "frames": {},
+                "shapes": {}}
         arrays: dict[str, np.ndarray] = {}
         for name, frame in frames.items():
             if frame is None:
@@ -80,6 +87,9 @@ class PartStore:
             meta["frames"][name] = [str(c) for c in frame.columns]
             for i, col in enumerate(frame.columns):
                 arrays[f"{name}.{i}"] = _column_array(frame[col])
+            # what consolidation needs before it reads the rows: their number and types
+            meta["shapes"][name] = [len(frame), [arrays[f"{name}.{i}"].dtype.str
+                                                 for i in range(len(frame.columns))]]
         arrays["meta"] = np.array(json.dumps(meta))
         path = self.path(result.run_id)
         with atomic_open(path) as fh:
@@ -142,24 +152,139 @@ def _float_text(x: float) -> str:
     return repr(float(x) + 0.0)  # + 0.0 turns -0.0 (a norm of exact zeros) into 0.0
 
 
-def consolidate(out_dir: str | Path, run_ids: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """Rebuild runs.csv, layers.csv, steps.csv (and hist.csv) from the parts of `run_ids`."""
+FORMATS = ("csv", "parquet")  # of the per-layer tables; runs.csv is always CSV
+
+
+def consolidate(out_dir: str | Path, run_ids: Iterable[str], *,
+                fmt: str = "csv") -> dict[str, pd.DataFrame]:
+    """Rebuild runs.csv and layers, steps (and hist) from the parts of `run_ids`, streaming:
+    one run's rows in memory at a time (`fmt` "parquet": layers.parquet etc. instead of CSV).
+    Returns {"runs": the runs table}."""
+    check_format(fmt)
     out = Path(out_dir)
     store = PartStore(out)
-    parts = []
-    for run_id in sorted(set(run_ids)):
+    ids = sorted(set(run_ids))
+    metas = []
+    for run_id in ids:
+        part = store.read(run_id, meta_only=True)
+        if part is None:
+            raise FileNotFoundError(f"run {run_id} has no readable part in {store.dir}")
+        metas.append(part.meta)
+    runs = runs_frame(Part(m, {}) for m in metas)
+    write_csv(runs, out / CSV_FILES["runs"])
+    for name in FRAMES:
+        plan = _plan(store, metas, name)
+        for other in FORMATS:  # e.g. a hist.csv left by an earlier sweep of this folder
+            if plan is None or other != fmt:
+                (out / table_file(name, other)).unlink(missing_ok=True)
+        if plan is not None:
+            write_table(store, plan, out / table_file(name, fmt), fmt)
+    return {"runs": runs}
+
+
+def check_format(fmt: str) -> None:
+    """ConfigError unless `fmt` is one of FORMATS (and parquet's pyarrow is installed)."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"Unknown output format {fmt!r}. Valid formats: {', '.join(FORMATS)} "
+                          "(csv is the default; parquet needs the `parquet` extra, pyarrow).")
+    if fmt == "parquet":
+        check_parquet()
+
+
+def table_file(name: str, fmt: str) -> str:
+    """The file of table `name` ("layers", "steps", "hist") in format `fmt`."""
+    return f"{name}.{fmt}"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to stack one table from the parts: which runs have rows, the columns (run_id first)
+    and each column's dtype in the stacked table (as pandas' concat would make it)."""
+
+    name: str
+    run_ids: list[str]
+    columns: list[str]
+    dtypes: dict[str, np.dtype | None]  # None: leave as read (text)
+
+
+def _shape(store: PartStore, meta: dict[str, Any], name: str) -> tuple[int, list[np.dtype]]:
+    """(rows, column dtypes) of one part's table (parts written before "shapes" are read)."""
+    shape = meta.get("shapes", {}).get(name)
+    if shape is not None:
+        return shape[0], [np.dtype(d) for d in shape[1]]
+    part = store.read(meta["run_id"])
+    frame = part.frames[name] if part is not None else pd.DataFrame()
+    return len(frame), [np.dtype(_column_array(frame[c]).dtype) for c in frame.columns]
+
+
+def _plan(store: PartStore, metas: list[dict[str, Any]], name: str) -> _Plan | None:
+    with_rows, columns, seen = [], [], {}
+    first_cols = None
+    for meta in metas:
+        if name not in meta["frames"]:
+            continue
+        cols = meta["frames"][name]
+        first_cols = cols if first_cols is None else first_cols
+        rows, dtypes = _shape(store, meta, name)
+        if not rows:
+            continue
+        with_rows.append((meta["run_id"], set(cols)))
+        for col, dtype in zip(cols, dtypes, strict=True):
+            if col not in seen:
+                columns.append(col)
+            seen.setdefault(col, set()).add(dtype)
+    if first_cols is None:
+        return None
+    if not with_rows:  # a header and no rows
+        return _Plan(name, [], ["run_id", *[c for c in first_cols if c != "run_id"]], {})
+    dtypes = {}
+    for col, kinds in seen.items():
+        if any(col not in cols for _, cols in with_rows):
+            kinds = kinds | {np.dtype(np.float64)}  # filled with NaN where absent
+        dtypes[col] = _common(kinds)
+    ordered = ["run_id", *[c for c in columns if c != "run_id"]]
+    return _Plan(name, [rid for rid, _ in with_rows], ordered, dtypes)
+
+
+def _common(dtypes: set[np.dtype]) -> np.dtype | None:
+    """The dtype of a column stacked from parts holding `dtypes` (numbers: numpy's promotion,
+    as pandas' concat; text stays text)."""
+    kinds = {d.kind for d in dtypes}
+    if kinds <= set("U"):
+        return None
+    if len(dtypes) == 1:
+        return next(iter(dtypes))
+    if kinds <= set("iuf"):
+        return np.result_type(*dtypes)
+    return np.dtype(object)
+
+
+def _chunks(store: PartStore, plan: _Plan) -> Iterable[pd.DataFrame]:
+    """Each run's rows of the table, in run_id order, with the plan's columns and dtypes."""
+    for run_id in plan.run_ids:
         part = store.read(run_id)
         if part is None:
             raise FileNotFoundError(f"run {run_id} has no readable part in {store.dir}")
-        parts.append(part)
-    tables: dict[str, pd.DataFrame] = {"runs": runs_frame(parts)}
-    for name in FRAMES:
-        frame = _stack(parts, name)
-        if frame is not None:
-            tables[name] = frame
-    for name, file in CSV_FILES.items():
-        if name in tables:
-            write_csv(tables[name], out / file)
-        else:  # e.g. a hist.csv left by an earlier sweep of this folder
-            (out / file).unlink(missing_ok=True)
-    return tables
+        frame = part.frames[plan.name].assign(run_id=run_id).reindex(columns=plan.columns)
+        for col, dtype in plan.dtypes.items():
+            if dtype is not None and frame[col].dtype != dtype:
+                frame[col] = frame[col].astype(dtype)
+        yield frame
+
+
+def write_table(store: PartStore, plan: _Plan, path: Path, fmt: str) -> None:
+    """Write one stacked table run by run (CSV: the bytes `write_csv` gives the whole table)."""
+    if fmt == "parquet":
+        write_parquet(_chunks(store, plan), plan.columns, path)
+        return
+    with atomic_open(path, "w") as fh:
+        if not plan.run_ids:
+            pd.DataFrame(columns=plan.columns).to_csv(fh, index=False, lineterminator="\n")
+        for i, frame in enumerate(_chunks(store, plan)):
+            frame.to_csv(fh, index=False, header=i == 0, float_format=_float_text,
+                         lineterminator="\n")
+
+
+def stack_parts(parts: list[Part], name: str) -> pd.DataFrame | None:
+    """The table `name` of several parts stacked in memory (small sweeps, tests)."""
+    return _stack(parts, name)
