@@ -1,6 +1,8 @@
 """Benchmark: training with and without the recorder against raw matmul throughput.
 
-Run `python -m gradscope.bench` (add `--quick` for a smoke run). For each depth × width × batch it
+Run `python -m gradscope.bench` (add `--quick` for a smoke run; `--tiny`: the fixed cost of a
+tiny run outside training; `--scaling`: sweeps of 200 / 2 000 / 20 000 tiny runs, time per run
+and peak RSS). For each depth × width × batch it
 times (a) 20 SGD steps with a `GradientRecorder` recording every step, (b) the same without the
 recorder, (c) the three matmuls of every Dense layer (forward, dW, dx) alone, and prints GFLOP/s
 and the recorder's overhead. Each figure is the best of `--repeat` runs.
@@ -9,13 +11,23 @@ and the recorder's overhead. Each figure is the best of `--repeat` runs.
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
+from gradscope.sweeps import run as run_module
+from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.store import PartStore
+from gradscope.sweeps.sweep import run_sweep
 from gradscope.training.loop import train
 
 SHAPES = [(32, 64, 64), (32, 256, 128), (16, 1024, 256)]  # depth, width, batch
@@ -159,6 +171,92 @@ def print_step_table(shapes: list[tuple[int, int, int]], repeat: int) -> None:
           "≤ 1.1×).")
 
 
+# -- (b) the scaling series: a sweep of N tiny runs, time per run and peak memory -----------------
+
+
+def tiny_configs(n: int) -> list[RunConfig]:
+    """N tiny runs (width 16, depth 4, 20 steps, statistics every 10): ReLU and tanh × seeds."""
+    return [RunConfig(depth=4, width=16, activation=("relu", "tanh")[i % 2], seed=i // 2,
+                      steps=20, record_every=10, n_samples=256, batch_size=64)
+            for i in range(n)]
+
+
+def scaling_run(n: int, workers: int, out: str, fmt: str = "csv") -> dict[str, float]:
+    """Run the sweep of `tiny_configs(n)` into `out` (no report) in this process; wall time and
+    peak RSS of this process (the parent: store, consolidation) and of its workers."""
+    start = time.perf_counter()
+    run_sweep(tiny_configs(n), out, workers=workers, quiet=True, force=True, fmt=fmt)
+    seconds = time.perf_counter() - start
+    kib = 1024.0  # ru_maxrss is in KiB on Linux
+    return {"runs": n, "seconds": seconds, "ms_per_run": 1e3 * seconds / n,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kib,
+            "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib}
+
+
+def print_scaling(counts: list[int], workers: int, fmt: str) -> None:
+    """(b) One fresh process per sweep size: time per run and peak RSS as the sweep grows."""
+    print(f"scaling: sweeps of tiny runs (width 16, depth 4, 20 steps), {workers} worker(s), "
+          f"--format {fmt}, no report; one fresh process per size")
+    head = f"{'runs':>8} {'seconds':>9} {'ms/run':>8} {'peak RSS':>10} {'worker peak':>12}"
+    print(head)
+    print("-" * len(head))
+    first = None
+    for n in counts:
+        with tempfile.TemporaryDirectory(prefix="gradscope-scaling-") as tmp:
+            cmd = [sys.executable, "-m", "gradscope.bench", "--scaling-run", str(n),
+                   "--workers", str(workers), "--format", fmt, "--out", tmp]
+            line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        r = json.loads(line.strip().splitlines()[-1])
+        first = first or r["ms_per_run"]
+        print(f"{n:>8} {r['seconds']:>9.1f} {r['ms_per_run']:>8.2f} {r['peak_rss_mb']:>7.0f} MB"
+              f" {r['worker_peak_rss_mb']:>9.0f} MB   ({r['ms_per_run'] / first:.2f}× the first)")
+    print("target: peak RSS ≤ 1 GB at 20 000 runs; ms/run flat within 20% from 200 to 20 000.")
+
+
+# -- the fixed cost of a tiny run outside its training loop ----------------------------------------
+
+
+def fixed_cost(repeat: int) -> dict[str, float]:
+    """Median ms per tiny run of execute_run, of its train() call, and of saving its part."""
+    cfgs = tiny_configs(24)
+    timed: dict[str, list[float]] = {"run": [], "train": [], "save": []}
+    original = run_module.train
+
+    def timed_train(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            timed["train"].append(time.perf_counter() - t0)
+
+    run_module.train = timed_train  # the one place execute_run calls
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = PartStore(tmp)
+            for _ in range(repeat):
+                for cfg in cfgs:
+                    t0 = time.perf_counter()
+                    result = run_module.execute_run(cfg)
+                    t1 = time.perf_counter()
+                    store.save(result)
+                    timed["save"].append(time.perf_counter() - t1)
+                    timed["run"].append(t1 - t0)
+    finally:
+        run_module.train = original
+    run, train_s = np.array(timed["run"]), np.array(timed["train"])
+    return {"run_ms": 1e3 * float(np.median(run)), "train_ms": 1e3 * float(np.median(train_s)),
+            "fixed_ms": 1e3 * float(np.median(run - train_s)),
+            "save_ms": 1e3 * float(np.median(timed["save"]))}
+
+
+def print_fixed_cost(repeat: int) -> None:
+    """A tiny run's time outside its training loop (build, recorder, frames, diagnosis)."""
+    r = fixed_cost(repeat)
+    print(f"tiny run (width 16, depth 4, 20 steps; median of {24 * repeat}): execute_run "
+          f"{r['run_ms']:.2f} ms = train {r['train_ms']:.2f} ms + fixed {r['fixed_ms']:.2f} ms "
+          f"(target ≤ 5 ms); saving its part {r['save_ms']:.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the benchmark table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -166,7 +264,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="only the smallest shape, 1 repeat")
     parser.add_argument("--torch", action="store_true",
                         help="instead: the cost of gradscope.torch.watch in a PyTorch loop")
+    parser.add_argument("--scaling", metavar="N,N,...", nargs="?", const="200,2000,20000",
+                        help="instead: the scaling series, sweeps of N tiny runs (default "
+                             "200,2000,20000): time per run and peak RSS")
+    parser.add_argument("--workers", type=int, default=2, help="workers of --scaling (2)")
+    parser.add_argument("--format", default="csv", choices=["csv", "parquet"],
+                        help="table format of --scaling (csv)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="instead: the fixed cost of a tiny run outside training")
+    parser.add_argument("--scaling-run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.scaling_run:
+        print(json.dumps(scaling_run(args.scaling_run, args.workers, args.out, args.format)))
+        return
+    if args.scaling:
+        print_scaling([int(n) for n in args.scaling.split(",")], args.workers, args.format)
+        return
+    if args.tiny:
+        print_fixed_cost(args.repeat)
+        return
     if args.torch:
         from gradscope.torch.bench import main as torch_main  # needs the torch extra
 

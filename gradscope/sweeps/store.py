@@ -47,8 +47,10 @@ class Part:
         return self.meta["run_id"]
 
 
-def _column_array(series: pd.Series) -> np.ndarray:
+def _column_array(series: pd.Series | np.ndarray) -> np.ndarray:
     """A column as a plain numpy array (numbers as they are, anything else as text)."""
+    if isinstance(series, np.ndarray):  # a run's arrays, as a sweep's worker sends them
+        return series if series.dtype.kind in "biuf" else series.astype(str)
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         values = series.to_numpy()
         if values.dtype == object:  # a nullable column holding NA
@@ -76,7 +78,7 @@ class PartStore:
     def save(self, result: RunResult) -> Path:
         """Persist one finished run atomically."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        frames = {"layers": result.layers, "steps": result.steps, "hist": result.hist}
+        frames = {name: result.columns(name) for name in FRAMES}
         meta = {"format": PART_FORMAT, "run_id": result.run_id,
                 "config": result.config.asdict(), "summary": result.summary, "frames": {},
                 "shapes": {}}
@@ -84,12 +86,14 @@ class PartStore:
         for name, frame in frames.items():
             if frame is None:
                 continue
-            meta["frames"][name] = [str(c) for c in frame.columns]
-            for i, col in enumerate(frame.columns):
+            cols = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+            meta["frames"][name] = [str(c) for c in cols]
+            for i, col in enumerate(cols):
                 arrays[f"{name}.{i}"] = _column_array(frame[col])
             # what consolidation needs before it reads the rows: their number and types
-            meta["shapes"][name] = [len(frame), [arrays[f"{name}.{i}"].dtype.str
-                                                 for i in range(len(frame.columns))]]
+            rows = len(frame) if isinstance(frame, pd.DataFrame) else len(arrays[f"{name}.0"])
+            meta["shapes"][name] = [rows, [arrays[f"{name}.{i}"].dtype.str
+                                           for i in range(len(cols))]]
         arrays["meta"] = np.array(json.dumps(meta))
         path = self.path(result.run_id)
         with atomic_open(path) as fh:
