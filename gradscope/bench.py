@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     parser.add_argument("--quick", action="store_true", help="only the smallest shape, 1 repeat")
+    parser.add_argument("--shapes", metavar="D×W×B,...",
+                        help="the shapes of the per-step table, e.g. 32x64x64,32x256x128")
     parser.add_argument("--torch", action="store_true",
                         help="instead: the cost of gradscope.torch.watch in a PyTorch loop")
     parser.add_argument("--scaling", metavar="N,N,...", nargs="?", const="200,2000,20000",
@@ -290,6 +292,9 @@ def main(argv: list[str] | None = None) -> None:
         torch_main(args.repeat, args.quick)
         return
     shapes, repeat = (SHAPES[:1], 1) if args.quick else (SHAPES, args.repeat)
+    if args.shapes:
+        shapes = [tuple(int(v) for v in s.replace("×", "x").split("x"))
+                  for s in args.shapes.split(",")]
     print_step_table(shapes, repeat)
 
 if __name__ == "__main__":
