@@ -3,7 +3,8 @@ per-layer tables as Parquet files, written run by run and read back as the CSVs 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -27,23 +28,33 @@ def check_parquet() -> None:
                           "(or pip install pyarrow). Valid formats without it: csv.")
 
 
-def write_parquet(frames: Iterable[pd.DataFrame], columns: list[str], path: Path) -> None:
-    """Write frames with the same columns (and dtypes) as one Parquet file, atomically, holding
-    at most about ROW_GROUP rows in memory."""
+@contextmanager
+def parquet_sink(path: Path, columns: list[str]) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """A function taking frames with the same columns (and dtypes), written as one Parquet file,
+    atomically, at most about ROW_GROUP rows held in memory."""
     check_parquet()
-    writer = None
-    pending: list[pd.DataFrame] = []
-    size = 0
+    state: dict = {"writer": None, "pending": [], "size": 0}
     with atomic_open(path, "wb") as fh:
+
+        def write(frame: pd.DataFrame) -> None:
+            state["pending"].append(frame)
+            state["size"] += len(frame)
+            if state["size"] >= ROW_GROUP:
+                state["writer"] = _flush(state["writer"], state["pending"], fh)
+                state["pending"], state["size"] = [], 0
+
+        yield write
+        if state["pending"] or state["writer"] is None:
+            frames = state["pending"] or [pd.DataFrame(columns=columns)]
+            state["writer"] = _flush(state["writer"], frames, fh)
+        state["writer"].close()
+
+
+def write_parquet(frames: Iterable[pd.DataFrame], columns: list[str], path: Path) -> None:
+    """Write frames with the same columns (and dtypes) as one Parquet file (`parquet_sink`)."""
+    with parquet_sink(path, columns) as write:
         for frame in frames:
-            pending.append(frame)
-            size += len(frame)
-            if size >= ROW_GROUP:
-                writer = _flush(writer, pending, fh)
-                pending, size = [], 0
-        if pending or writer is None:
-            writer = _flush(writer, pending or [pd.DataFrame(columns=columns)], fh)
-        writer.close()
+            write(frame)
 
 
 def _flush(writer, frames: list[pd.DataFrame], fh):

@@ -14,7 +14,8 @@ with the number of runs (only runs.csv, one row per run, is held).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import pandas as pd
 from gradscope.analysis.schema import RUN_ID, SUMMARY_COLUMNS
 from gradscope.core.atomic import atomic_open
 from gradscope.core.errors import ConfigError
-from gradscope.sweeps.columnar import check_parquet, write_parquet
+from gradscope.sweeps.columnar import check_parquet, parquet_sink
 from gradscope.sweeps.config import FIELD_NAMES, RunConfig
 from gradscope.sweeps.run import RunResult
 
@@ -176,13 +177,27 @@ def consolidate(out_dir: str | Path, run_ids: Iterable[str], *,
         metas.append(part.meta)
     runs = runs_frame(Part(m, {}) for m in metas)
     write_csv(runs, out / CSV_FILES["runs"])
+    plans = {}
     for name in FRAMES:
         plan = _plan(store, metas, name)
         for other in FORMATS:  # e.g. a hist.csv left by an earlier sweep of this folder
             if plan is None or other != fmt:
                 (out / table_file(name, other)).unlink(missing_ok=True)
         if plan is not None:
-            write_table(store, plan, out / table_file(name, fmt), fmt)
+            plans[name] = plan
+    with ExitStack() as stack:  # every table written in one pass over the parts
+        sinks = {name: stack.enter_context(_sink(out / table_file(name, fmt), plan.columns, fmt))
+                 for name, plan in plans.items()}
+        wanted = {name: set(plan.run_ids) for name, plan in plans.items()}
+        for run_id in ids:
+            names = [name for name in plans if run_id in wanted[name]]
+            if not names:
+                continue
+            part = store.read(run_id)
+            if part is None:
+                raise FileNotFoundError(f"run {run_id} has no readable part in {store.dir}")
+            for name in names:
+                sinks[name](_chunk(part, plans[name]))
     return {"runs": runs}
 
 
@@ -263,30 +278,34 @@ def _common(dtypes: set[np.dtype]) -> np.dtype | None:
     return np.dtype(object)
 
 
-def _chunks(store: PartStore, plan: _Plan) -> Iterable[pd.DataFrame]:
-    """Each run's rows of the table, in run_id order, with the plan's columns and dtypes."""
-    for run_id in plan.run_ids:
-        part = store.read(run_id)
-        if part is None:
-            raise FileNotFoundError(f"run {run_id} has no readable part in {store.dir}")
-        frame = part.frames[plan.name].assign(run_id=run_id).reindex(columns=plan.columns)
-        for col, dtype in plan.dtypes.items():
-            if dtype is not None and frame[col].dtype != dtype:
-                frame[col] = frame[col].astype(dtype)
-        yield frame
+def _chunk(part: Part, plan: _Plan) -> pd.DataFrame:
+    """One run's rows of the table, with the plan's columns and dtypes."""
+    frame = part.frames[plan.name].assign(run_id=part.run_id).reindex(columns=plan.columns)
+    for col, dtype in plan.dtypes.items():
+        if dtype is not None and frame[col].dtype != dtype:
+            frame[col] = frame[col].astype(dtype)
+    return frame
 
 
-def write_table(store: PartStore, plan: _Plan, path: Path, fmt: str) -> None:
-    """Write one stacked table run by run (CSV: the bytes `write_csv` gives the whole table)."""
+@contextmanager
+def _sink(path: Path, columns: list[str], fmt: str) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """A function taking the table's frames in order, writing `path` atomically at the end
+    (CSV: the bytes `write_csv` gives the whole table)."""
     if fmt == "parquet":
-        write_parquet(_chunks(store, plan), plan.columns, path)
+        with parquet_sink(path, columns) as write:
+            yield write
         return
+    written = []
     with atomic_open(path, "w") as fh:
-        if not plan.run_ids:
-            pd.DataFrame(columns=plan.columns).to_csv(fh, index=False, lineterminator="\n")
-        for i, frame in enumerate(_chunks(store, plan)):
-            frame.to_csv(fh, index=False, header=i == 0, float_format=_float_text,
+
+        def write(frame: pd.DataFrame) -> None:
+            frame.to_csv(fh, index=False, header=not written, float_format=_float_text,
                          lineterminator="\n")
+            written.append(True)
+
+        yield write
+        if not written:  # a header and no rows
+            pd.DataFrame(columns=columns).to_csv(fh, index=False, lineterminator="\n")
 
 
 def stack_parts(parts: list[Part], name: str) -> pd.DataFrame | None:
