@@ -31,7 +31,8 @@ import pandas as pd
 
 from gradscope.core.errors import GradscopeError
 from gradscope.core.validation import as_bool
-from gradscope.theory import expected_range, predict, predict_layers
+from gradscope.theory import expected_range, predict_layers
+from gradscope.theory.predict import cached_predict
 from gradscope.training.datasets import DATASETS, load_dataset, target_key
 
 COMPARE_COLUMNS = ("run_id", "depth", "measured_ratio", "predicted_ratio", "rel_error",
@@ -61,7 +62,7 @@ def _given(params: Mapping[str, Any], key: str) -> bool:
     return value is not None and value == value and str(value) not in ("", "nan", "None")
 
 
-def _from_init(params: Mapping[str, Any]) -> bool:
+def from_init(params: Mapping[str, Any]) -> bool:
     """Whether the run names what `theory.predict` needs (init, depth, width)."""
     return all(_given(params, k) for k in ("init", "depth", "width"))
 
@@ -69,7 +70,7 @@ def _from_init(params: Mapping[str, Any]) -> bool:
 def theory_gap(params: Mapping[str, Any] | None, rows: pd.DataFrame | None = None) -> str:
     """Why a run has no prediction from its weights ("" when it has one or uses `init`)."""
     params = params if params is not None else {}
-    if _from_init(params):
+    if from_init(params):
         return ""
     if not _given(params, "activation"):
         return "no prediction: activation unknown"
@@ -151,18 +152,17 @@ def prediction_for(params: Mapping[str, Any], in_dim: int, out_dim: int,
     """`theory.predict` for a run's parameters — its σ_w² (init), σ_b² (bias_init) and q⁰ (its
     dataset) — or None when the theory does not cover it; a run without an `init` (a PyTorch
     model, hand-written backprop) is predicted from the weights in `rows` (its layers rows)."""
-    if not _from_init(params) and rows is not None:
+    if not from_init(params) and rows is not None:
         return weights_prediction(params, rows)
     try:
         q_in = run_q_in(params)
         if q_in is None:
             return None
-        return predict(str(params["activation"]), init=str(params["init"]),
-                       bias_init=_text(params, "bias_init", "zeros"),
-                       depth=int(params["depth"]), width=int(params["width"]),
-                       in_dim=int(in_dim), out_dim=int(out_dim), q_in=q_in,
-                       norm=str(params.get("norm", "none") or "none"),
-                       residual=as_bool(params.get("residual", False)))
+        return cached_predict(str(params["activation"]), str(params["init"]), None, 0.0,
+                              _text(params, "bias_init", "zeros"), int(params["depth"]),
+                              int(params["width"]), int(in_dim), int(out_dim), float(q_in),
+                              str(params.get("norm", "none") or "none"),
+                              as_bool(params.get("residual", False)))
     except (GradscopeError, KeyError, ValueError, TypeError):
         return None
 

@@ -42,11 +42,15 @@ def confirmed_sweep(config: str, yes: bool) -> Sweep:
               help="Skip runs already saved in the output folder with the same config.")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Build plots and report.md/report.html at the end.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
+              show_default=True,
+              help="Format of the per-layer tables (layers, steps, hist); runs.csv stays CSV. "
+                   "parquet needs pyarrow (the `parquet` extra).")
 @force_option
 @yes_option
 @quiet_option
 def command(config: str, out: Path | None, workers: int | None, dask: str | None, resume: bool,
-            report: bool, force: bool, yes: bool, quiet: bool) -> None:
+            report: bool, fmt: str, force: bool, yes: bool, quiet: bool) -> None:
     """Run every combination in CONFIG and write the CSVs (and report) to --out (out/NAME).
 
     CONFIG is a TOML file or the name of a bundled experiment (quick, vanishing, exploding,
@@ -68,7 +72,7 @@ def command(config: str, out: Path | None, workers: int | None, dask: str | None
     sweep = confirmed_sweep(config, yes)
     out = out if out is not None else Path("out") / sweep.name
     result = run_sweep(sweep, out, workers=workers, dask=dask, resume=resume, force=force,
-                       quiet=quiet)
+                       quiet=quiet, fmt=fmt)
     counts = result.counts()
     diagnoses = result.runs["diagnosis"].fillna("").value_counts()
     click.echo(f"{len(result.runs)} runs in {out} ({result.ran} ran, {result.resumed} resumed): "

@@ -24,9 +24,18 @@ def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int],
     """One row per written (step, layer) (of step `only` when given), layers numbered by
     `order` (slot indices input → output); each quantity's column made from its fields,
     vectorised over all rows."""
+    cols = layer_columns(buf, slots, order, only)
+    if cols is None:
+        return empty_frame(COLUMNS)
+    return pd.DataFrame(cols, columns=list(COLUMNS))
+
+
+def layer_columns(buf: StatBuffer, slots: list[Slot], order: list[int],
+                  only: int | None = None) -> dict[str, Any] | None:
+    """The columns of `layer_frame` as numpy arrays (None when nothing was recorded)."""
     steps, slot_idx, fields = buf.table(only)
     if steps.size == 0:
-        return empty_frame(COLUMNS)
+        return None
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     layer = position[slot_idx]
@@ -45,7 +54,7 @@ def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int],
         values = [fields[:, FIELD_INDEX[f]] for f in q.fields]
         column = q.combine(*values) if q.combine is not None else values[0]
         cols[q.name] = int_if_complete(column) if q.integer else column
-    return pd.DataFrame(cols, columns=list(COLUMNS))
+    return cols
 
 
 def hist_frame(buf: StatBuffer, order: list[int], only: int | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from gradscope.nn.layers.hooks import HandleGroup
 from gradscope.recording.buffer import StatBuffer
 from gradscope.recording.histograms import counts_into, linear_counts
 from gradscope.recording.quantities import SOURCES
-from gradscope.recording.schema import OWN_REDUCTIONS
+from gradscope.recording.schema import OWN_REDUCTIONS, PRESENT, SOURCE_SLICE
 from gradscope.recording.slots import Slot
 from gradscope.recording.stats import NAN
 
@@ -27,6 +27,14 @@ def write_source(buf: StatBuffer, step: int, layer: int, source: str, array: np.
     buf.write(step, layer, source, SOURCES[source].reduce(array, *context))
     for index, reduce in OWN_REDUCTIONS[source]:
         buf.row(step)[layer, index] = reduce(array)
+
+
+def reduce_into(row: np.ndarray, source: str, array: np.ndarray) -> None:
+    """`write_source` into one row of the buffer already at hand (the hooks' fast path; the
+    source's reduction gives no None fields)."""
+    row[SOURCE_SLICE[source]] = SOURCES[source].reduce(array)
+    for index, reduce in OWN_REDUCTIONS[source]:
+        row[index] = reduce(array)
 
 
 class HookPath:
@@ -80,18 +88,19 @@ class HookPath:
             grad, delta = grads.get("W"), grad_output[0]
             with np.errstate(all="ignore"):
                 if stats:  # a backward (re)writes the whole row of its step
-                    buf.row(t)[idx] = NAN
+                    row = buf.row(t)[idx]
+                    row[:] = NAN
                     for source, array in (("grad", grad), ("bias_grad", grads.get("b")),
                                           ("delta", delta), ("weight", params.get("W")),
                                           ("bias", params.get("b"))):
                         if array is not None:
-                            write_source(buf, t, idx, source, array)
+                            reduce_into(row, source, array)
                     if act is not None:
-                        buf.write(t, idx, "activation", act[0])
+                        row[SOURCE_SLICE["activation"]] = act[0]
                         for (index, _), value in zip(OWN_REDUCTIONS["activation"], act[1],
                                                      strict=True):
-                            buf.row(t)[idx, index] = value
-                    buf.mark(t, idx)
+                            row[index] = value
+                    row[PRESENT] = 1.0
                 if hist:
                     counts = buf.hist(t)[idx]
                     counts_into(counts, grad, delta, None)

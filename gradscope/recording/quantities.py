@@ -42,7 +42,8 @@ NAN = stats.NAN
 
 @dataclass(frozen=True)
 class Source:
-    """One array a layer exposes per step, and its fused numpy reduction to named fields."""
+    """One array a layer exposes per step, and its fused numpy reduction to named fields
+    (`reduce` runs under the caller's np.errstate(all="ignore"): overflow is a result)."""
 
     name: str
     fields: tuple[str, ...]
@@ -79,7 +80,7 @@ def _activation(a: np.ndarray, z: np.ndarray | None = None, act: Any = None,
     """(mean, std, saturated, dead) of the post-activation `a`; the two fractions ask the
     activation layer `act` (see `recording.activation_protocol`) and are NaN without one.
     masks=False: the fractions are not measured (None: the buffer keeps what it has)."""
-    mean, std = stats.mean_std(a)
+    mean, std = stats.mean_std_fields(a)
     if not masks:
         return mean, std, None, None
     if act is None:
@@ -94,13 +95,13 @@ def _mask(act: Any, method: str, *args: np.ndarray | None) -> np.ndarray | None:
 
 
 SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("grad", ("norm", "rms", "max_abs", "nonfinite"), stats.grad_stats,
+    Source("grad", ("norm", "rms", "max_abs", "nonfinite"), stats.grad_fields,
            "dL/dW, the weight gradient (any layout: every field is layout-free)"),
-    Source("bias_grad", ("norm", "nonfinite"), stats.norm_nonfinite, "dL/db, the bias gradient"),
-    Source("delta", ("norm",), stats.norm_only, "dL/dz, the gradient reaching the layer's output"),
-    Source("weight", ("norm",), stats.norm_only, "W, the weights"),
-    Source("bias", ("norm",), stats.norm_only, "b, the biases"),
-    Source("update", ("norm",), stats.norm_only, "ΔW, the update the optimiser applied"),
+    Source("bias_grad", ("norm", "nonfinite"), stats.norm_fields, "dL/db, the bias gradient"),
+    Source("delta", ("norm",), stats.norm_field, "dL/dz, the gradient reaching the layer's output"),
+    Source("weight", ("norm",), stats.norm_field, "W, the weights"),
+    Source("bias", ("norm",), stats.norm_field, "b, the biases"),
+    Source("update", ("norm",), stats.norm_field, "ΔW, the update the optimiser applied"),
     Source("activation", ("mean", "std", "saturated", "dead"), _activation,
            "the layer's output after its nonlinearity (with pre-activation z and the activation)"),
 )}

@@ -20,13 +20,19 @@ from gradscope.core.validation import check_scalar
 from gradscope.nn.layers.base import Layer
 from gradscope.recording.accumulate import ACCUMULATE
 from gradscope.recording.buffer import StatBuffer
-from gradscope.recording.frames import hist_frame, layer_frame
+from gradscope.recording.frames import hist_frame, layer_columns, layer_frame
 from gradscope.recording.hook_path import HookPath
 from gradscope.recording.listeners import Publisher
 from gradscope.recording.log_arrays import BATCH_AXES, WEIGHT_LAYOUTS, check_choice
 from gradscope.recording.log_path import LogPath
 from gradscope.recording.order import chain_order
-from gradscope.recording.schema import COLUMNS, HIST_COLUMNS, ID_COLUMNS, STAT_COLUMNS
+from gradscope.recording.schema import (
+    COLUMNS,
+    HIST_COLUMNS,
+    ID_COLUMNS,
+    STAT_COLUMNS,
+    empty_dtype,
+)
 from gradscope.recording.slots import Slot, weight_slots
 from gradscope.recording.table_html import layer_table_html
 
@@ -297,6 +303,11 @@ class GradientRecorder:
             out["q_in"] = float(np.mean(x * x))
         return out
 
+    def wants_update(self, t: int) -> bool:
+        """Whether `on_update(t, ...)` keeps the update norms (a step with statistics; the
+        training loop skips computing them otherwise)."""
+        return self._hooks is not None and int(t) % self.every == 0
+
     def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
         """Fill update_ratio of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
         if self._hooks is not None:
@@ -355,6 +366,17 @@ class GradientRecorder:
         self._log.complete()
         self.flush_listeners()
         return layer_frame(self._buffer, self._slots, self._order())
+
+    def to_columns(self) -> dict[str, Any]:
+        """The columns of `to_frame()` as numpy arrays (step, layer, ... in `COLUMNS` order;
+        empty arrays when nothing was recorded): the frame without pandas."""
+        self._flush_adapters()
+        self._log.complete()
+        self.flush_listeners()
+        cols = layer_columns(self._buffer, self._slots, self._order())
+        if cols is None:
+            return {c: np.zeros(0, dtype=empty_dtype(c)) for c in COLUMNS}
+        return cols
 
     def hist_frame(self) -> pd.DataFrame:
         """Tidy histogram rows (step, layer, quantity, bin_lo, bin_hi, count), zero bins left out;

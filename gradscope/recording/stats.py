@@ -112,8 +112,7 @@ def norm_nonfinite(x: np.ndarray) -> tuple[float, int]:
 def grad_stats(grad: np.ndarray) -> tuple[float, float, float, int]:
     """(‖g‖, ‖g‖/√size, max |g|, number of nan/inf) of a weight gradient, one fused pass."""
     with np.errstate(all="ignore"):
-        g_norm, g_max, nonfinite = _norm_max_nonfinite(grad)
-        return g_norm, g_norm / math.sqrt(grad.size) if grad.size else 0.0, g_max, nonfinite
+        return grad_fields(grad)
 
 
 def norm_only(x: np.ndarray) -> tuple[float]:
@@ -122,25 +121,51 @@ def norm_only(x: np.ndarray) -> tuple[float]:
         return (_norm_nonfinite(x)[0],)
 
 
+# -- the same without an errstate of their own: for a caller that runs many of them under one
+# `np.errstate(all="ignore")` (the recorder's hooks, the optimiser), where entering and leaving
+# numpy's error state per array would cost as much as the reductions at small width
+
+
+def grad_fields(grad: np.ndarray) -> tuple[float, float, float, int]:
+    """`grad_stats` without its own errstate (call it under np.errstate(all="ignore"))."""
+    g_norm, g_max, nonfinite = _norm_max_nonfinite(grad)
+    return g_norm, g_norm / math.sqrt(grad.size) if grad.size else 0.0, g_max, nonfinite
+
+
+def norm_fields(x: np.ndarray) -> tuple[float, int]:
+    """`norm_nonfinite` without its own errstate (call it under np.errstate(all="ignore"))."""
+    return _norm_nonfinite(x)
+
+
+def norm_field(x: np.ndarray) -> tuple[float]:
+    """`norm_only` without its own errstate (call it under np.errstate(all="ignore"))."""
+    return (_norm_nonfinite(x)[0],)
+
+
 def mean_std(a: np.ndarray | None) -> tuple[float, float]:
     """Mean and (population) standard deviation of all entries of `a`; nan for None.
 
     One BLAS pass each for Σa and Σa²; falls back to the two-pass formula when the variance is
     small relative to the mean (cancellation), e.g. saturated sigmoid outputs all close to 1.
     """
+    with np.errstate(all="ignore"):
+        return mean_std_fields(a)
+
+
+def mean_std_fields(a: np.ndarray | None) -> tuple[float, float]:
+    """`mean_std` without its own errstate (call it under np.errstate(all="ignore"))."""
     if a is None or a.size == 0:
         return NAN, NAN
     flat = _flat(a)
     n = flat.size
-    with np.errstate(all="ignore"):
-        mean = float(np.dot(flat, _ones(n, flat.dtype))) / n
-        sumsq = float(np.dot(flat, flat))
-        var = sumsq / n - mean * mean
-        if var > 1e-6 * sumsq / n and _sumsq_is_safe(sumsq, a.dtype):
-            return mean, math.sqrt(var)
-        if not math.isfinite(mean):
-            return mean, NAN
-        return mean, l2_norm(flat - mean) / math.sqrt(n)  # two-pass, exact
+    mean = float(np.dot(flat, _ones(n, flat.dtype))) / n
+    sumsq = float(np.dot(flat, flat))
+    var = sumsq / n - mean * mean
+    if var > 1e-6 * sumsq / n and _sumsq_is_safe(sumsq, a.dtype):
+        return mean, math.sqrt(var)
+    if not math.isfinite(mean):
+        return mean, NAN
+    return mean, _norm_nonfinite(flat - mean)[0] / math.sqrt(n)  # two-pass, exact
 
 
 def mask_fraction(mask: np.ndarray | None) -> float:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any
 
 from gradscope.core.errors import ConfigError
@@ -56,6 +57,9 @@ def one_thread_env() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+IN_FLIGHT_PER_WORKER = 4  # runs submitted ahead per worker process
 
 
 def run_serial(configs: Sequence[RunConfig], fn: RunFn = execute_run) -> Iterator[RunResult]:
@@ -113,9 +117,15 @@ def run_processes(
     with one_thread_env():
         pool = WorkerPool(min(workers, len(configs)))
         try:
-            pending: set[Future] = {pool.executor.submit(fn, cfg) for cfg in configs}
+            # a bounded window of runs in flight: waiting on every queued run would cost
+            # O(runs) per result (O(runs²) for a sweep) and hold every config's future
+            queue = iter(configs)
+            window = IN_FLIGHT_PER_WORKER * workers
+            pending: set[Future] = {pool.executor.submit(fn, cfg)
+                                    for cfg in islice(queue, window)}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                pending |= {pool.executor.submit(fn, cfg) for cfg in islice(queue, len(done))}
                 for future in done:
                     try:
                         result = future.result()

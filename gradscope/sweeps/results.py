@@ -15,6 +15,7 @@ from gradscope.analysis.diagnosis.sweep import ConfigDiagnosis, diagnose_frames
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.measured_vs_theory import predicted_profile
 from gradscope.core.errors import DataError
+from gradscope.sweeps.columnar import read_parquet
 
 RUNS_REQUIRED = ("run_id", "status", "diagnosis")
 OPTIONAL = ("layers.csv", "steps.csv", "hist.csv")  # plots needing their columns are skipped
@@ -139,6 +140,21 @@ def read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
+def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read one Parquet table of a sweep (`--format parquet`); DataError when it is unreadable
+    or lacks a required column."""
+    try:
+        frame = read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable Parquet file ({exc}). Re-run the sweep (it "
+                        "resumes from parts/) or restore the file.") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path} lacks the column(s) {', '.join(missing)}; a sweep's "
+                        f"{path.stem} table always has {', '.join(required)}.")
+    return frame
+
+
 def read_manifest(path: Path) -> tuple[dict[str, Any], str]:
     """manifest.json as a dict, plus a note when it is absent or unreadable (never fatal)."""
     if not path.exists():
@@ -177,7 +193,10 @@ def load_results(out_dir: str | Path) -> tuple[Frames, list[str]]:
     for name in OPTIONAL:
         path = out / name
         tables[name] = None
-        if path.exists():
+        columnar = path.with_suffix(".parquet")
+        if not path.exists() and columnar.exists():  # written with --format parquet
+            tables[name] = read_table(columnar, REQUIRED[name])
+        elif path.exists():
             try:
                 tables[name] = read_csv(path, ())
             except DataError as exc:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gradscope.analysis.diagnosis import Diagnosis, diagnose
+from gradscope.analysis.diagnosis.rows import RunRows
 from gradscope.analysis.schema import STEP_COLUMNS
 from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
@@ -18,19 +20,48 @@ from gradscope.sweeps.config import RunConfig
 from gradscope.training.datasets import load_dataset
 from gradscope.training.loop import train
 
+Table = pd.DataFrame | Mapping[str, np.ndarray]  # a frame, or its columns as numpy arrays
 
-@dataclass(eq=False)
+
 class RunResult:
     """A finished run: its config, its runs.csv summary (SUMMARY_COLUMNS), its layers/steps/hist
     rows and its Diagnosis (the one the summary's diagnosis and findings come from; for a run
-    that failed, label "" and the error as finding)."""
+    that failed, label "" and the error as finding).
 
-    config: RunConfig
-    summary: dict[str, Any]
-    layers: pd.DataFrame
-    steps: pd.DataFrame
-    diagnosis: Diagnosis
-    hist: pd.DataFrame | None = None
+    The rows may be given as DataFrames or as mappings of column → numpy array (what a sweep's
+    worker sends: no per-run pandas work); `layers`, `steps` and `hist` are DataFrames either
+    way (made on first use), `columns(name)` the arrays either way.
+    """
+
+    def __init__(self, config: RunConfig, summary: dict[str, Any], layers: Table, steps: Table,
+                 diagnosis: Diagnosis, hist: Table | None = None) -> None:
+        self.config, self.summary, self.diagnosis = config, summary, diagnosis
+        self._tables: dict[str, Table | None] = {"layers": layers, "steps": steps, "hist": hist}
+
+    def _frame(self, name: str) -> pd.DataFrame | None:
+        table = self._tables[name]
+        if table is not None and not isinstance(table, pd.DataFrame):
+            table = self._tables[name] = pd.DataFrame(dict(table), columns=list(table))
+        return table
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """The layers.csv rows (without run_id)."""
+        return self._frame("layers")
+
+    @property
+    def steps(self) -> pd.DataFrame:
+        """The steps.csv rows (without run_id)."""
+        return self._frame("steps")
+
+    @property
+    def hist(self) -> pd.DataFrame | None:
+        """The hist.csv rows (None when histograms were not recorded)."""
+        return self._frame("hist")
+
+    def columns(self, name: str) -> Mapping[str, Any] | None:
+        """Table `name` ("layers", "steps", "hist") as it was given: a frame or its arrays."""
+        return self._tables[name]
 
     @property
     def run_id(self) -> str:
@@ -74,12 +105,15 @@ def execute_run(cfg: RunConfig) -> RunResult:
                             seed=cfg.seed, clip=cfg.clip or None)
         finally:
             recorder.detach()
-        layers = recorder.to_frame()
+        columns = recorder.to_columns()
         hist = recorder.hist_frame() if cfg.hist else None
-        steps = history.to_frame()
+        steps = {"step": history.step, "loss": history.loss, "accuracy": history.accuracy,
+                 "grad_global_norm": history.grad_global_norm}
     except Exception as exc:  # one broken run must not stop a sweep
         return error_result(cfg, exc, time.perf_counter() - start)
-    found = diagnose(layers, steps, cfg, status=history.status,
+    # the diagnosis reads the recorder's arrays, not the frame (no per-run pandas work)
+    found = diagnose(RunRows.from_columns(columns), {"step": history.step, "loss": history.loss},
+                     cfg, status=history.status,
                      first_nonfinite_step=history.first_nonfinite_step,
                      final_loss=history.final_loss, final_accuracy=history.final_accuracy)
     summary = {
@@ -93,7 +127,7 @@ def execute_run(cfg: RunConfig) -> RunResult:
         "final_accuracy": float(history.final_accuracy),
         "wall_s": round(time.perf_counter() - start, 3),
     }
-    return RunResult(cfg, summary, layers, steps, found, hist)
+    return RunResult(cfg, summary, columns, steps, found, hist)
 
 
 def error_result(cfg: RunConfig, exc: BaseException, wall_s: float) -> RunResult:

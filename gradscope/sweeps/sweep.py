@@ -21,7 +21,7 @@ from gradscope.sweeps.outdir import OutputLock, check_out_path, claim_output
 from gradscope.sweeps.preflight import preflight
 from gradscope.sweeps.progress import Progress
 from gradscope.sweeps.run import RunResult, execute_run
-from gradscope.sweeps.store import PartStore, consolidate
+from gradscope.sweeps.store import PartStore, check_format, consolidate
 from gradscope.sweeps.summary_html import sweep_html
 
 
@@ -72,6 +72,7 @@ def run_sweep(
     stream: TextIO | None = None,
     fn: RunFn = execute_run,
     on_result: Callable[[RunResult], None] | None = None,
+    fmt: str = "csv",
 ) -> SweepResult:
     """Run every config of `sweep` into `out` (runs.csv, layers.csv, steps.csv, [hist.csv]).
 
@@ -80,10 +81,12 @@ def run_sweep(
     files as an uninterrupted one. A folder holding another config's results is refused
     (ConfigError) unless `force`, which replaces them; one process writes a folder at a time.
     Everything that can be checked before running (memory, sizes, datasets) is checked first.
+    `fmt` "parquet" writes layers/steps/hist as Parquet (runs.csv stays CSV).
     """
     if not isinstance(sweep, Sweep):
         sweep = Sweep(name="runs", runs=tuple(sweep))
     check_executor(workers, dask)
+    check_format(fmt)
     out = check_out_path(out)
     preflight(sweep.runs)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,12 +99,12 @@ def run_sweep(
             saved = set()
         todo = [c for c in sweep.runs if not (resume and c.run_id in saved)]
         return _run(sweep, out, store, todo, workers=workers, dask=dask, quiet=quiet,
-                    stream=stream, fn=fn, on_result=on_result)
+                    stream=stream, fn=fn, on_result=on_result, fmt=fmt)
 
 
 def _run(sweep: Sweep, out: Path, store: PartStore, todo: list[RunConfig], *,
          workers: int | None, dask: str | None, quiet: bool, stream: TextIO | None, fn: RunFn,
-         on_result: Callable[[RunResult], None] | None) -> SweepResult:
+         on_result: Callable[[RunResult], None] | None, fmt: str = "csv") -> SweepResult:
     resumed = len(sweep.runs) - len(todo)
     env = environment()
     manifest: dict[str, Any] = {
@@ -128,7 +131,7 @@ def _run(sweep: Sweep, out: Path, store: PartStore, todo: list[RunConfig], *,
         close = getattr(results, "close", None)
         if close is not None:  # stop the workers now, even when interrupted (no orphans)
             close()
-    tables = consolidate(out, [c.run_id for c in sweep.runs])
+    tables = consolidate(out, [c.run_id for c in sweep.runs], fmt=fmt)
     runs = tables["runs"]
     manifest.update(finished=_now(), status_counts=dict(Counter(runs["status"])),
                     diagnosis_counts=dict(Counter(runs["diagnosis"].fillna(""))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -288,6 +289,19 @@ def _spread(m, rows, block, sw2, fans, isometric):
     mean = sum(r.ln_mean for r, _ in out) / scale
     sd = math.sqrt(sum(r.ln_var for r, _ in out)) / scale
     return [r for r, _ in out], mean, sd, law
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_predict(
+    activation: str, init: str | None, sigma_w2: float | None, sigma_b2: float,
+    bias_init: str | None, depth: int, width: int, in_dim: int | None, out_dim: int | None,
+    q_in: float, norm: str, residual: bool,
+) -> Prediction:
+    """`predict(...)` with every argument positional, remembered per distinct arguments: a
+    sweep asks the same few configurations once per run (the Prediction is frozen)."""
+    return predict(activation, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+                   bias_init=bias_init, depth=depth, width=width, in_dim=in_dim,
+                   out_dim=out_dim, q_in=q_in, norm=norm, residual=residual)
 
 
 def _pow10(x: float) -> float:

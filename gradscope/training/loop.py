@@ -26,6 +26,8 @@ class StepRecorder(Protocol):
 
     def on_update(self, t: int, update_norms: dict[tuple[int, str], float]) -> None: ...
 
+    # optional: `wants_update(t) -> bool`, False when on_update(t, ...) would ignore the norms
+
 
 @dataclass(eq=False)
 class History:
@@ -132,6 +134,8 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
     status, first_bad, run = "ok", None, steps
     net.train()
     params = list(net.parameters())  # walked once, not twice per step
+    # a recorder may say which steps' update norms it keeps (the others are not computed)
+    wants = getattr(recorder, "wants_update", None)
     with np.errstate(all="ignore"):
         for t in range(steps):
             idx = next(batches)
@@ -145,8 +149,8 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
             if not (math.isfinite(value) and math.isfinite(norms[t])):
                 status, first_bad, run = "diverged", t, t + 1
                 break
-            update_norms = optimizer.step(net, track=recorder is not None, params=params,
-                                          grad_norm=norms[t])
+            track = recorder is not None and (wants is None or wants(t))
+            update_norms = optimizer.step(net, track=track, params=params, grad_norm=norms[t])
             if recorder is not None:
                 recorder.on_update(t, update_norms)
         final_loss = final_acc = float("nan")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,8 @@ from gradscope.analysis.diagnosis.html import diagnosis_html
 from gradscope.analysis.diagnosis.labels import BY_NAME
 from gradscope.analysis.diagnosis.phrases import evidence_note
 from gradscope.analysis.diagnosis.remedies import left_out, rank_remedies
+from gradscope.analysis.diagnosis.rows import RunRows, as_rows
 from gradscope.analysis.diagnosis.rules import Verdict, classify
-from gradscope.analysis.measured_vs_theory import run_dims
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ def finding(ev: Evidence, v: Verdict) -> str:
 
 
 def diagnose(
-    layers: pd.DataFrame,
-    steps: pd.DataFrame | None = None,
+    layers: pd.DataFrame | RunRows,
+    steps: pd.DataFrame | Mapping[str, Any] | None = None,
     config: Any = None,
     *,
     status: str = "ok",
@@ -57,13 +58,15 @@ def diagnose(
     final_loss: float = math.nan,
     final_accuracy: float = math.nan,
 ) -> Diagnosis:
-    """Diagnose one run from its layers rows (recorder frame), its steps rows and its config
+    """Diagnose one run from its layers rows (recorder frame or `RunRows`), its steps rows (a
+    frame, or a mapping with step and loss arrays) and its config
     (a RunConfig or a runs.csv row; used for the theory's prediction and to rank remedies).
 
     Any subset of the recorder's columns will do (besides step and layer): without delta_norm
     the weight or bias gradients decide, and with no gradient at all the label is
     "inconclusive" unless the activation statistics show saturated or dead units."""
-    ev = gather(layers, steps, config, status=status, first_nonfinite_step=first_nonfinite_step,
+    rows = as_rows(layers)
+    ev = gather(rows, steps, config, status=status, first_nonfinite_step=first_nonfinite_step,
                 final_loss=final_loss, final_accuracy=final_accuracy)
     verdict = classify(ev)
     evidence = {**ev.numbers(), "first_bad_layer": verdict.first_bad_layer,
@@ -73,6 +76,5 @@ def diagnose(
         needed = sorted({k for keys in unknown.values() for k in keys})
         evidence["remedies_left_out"] = (f"{', '.join(unknown)} (they depend on the "
                                          f"{' and '.join(needed)}, which is unknown)")
-    at = layers[layers["step"] == ev.first_step].sort_values("layer") if len(layers) else layers
     return Diagnosis(verdict.label, finding(ev, verdict), verdict.first_bad_layer, evidence,
-                     tuple(rank_remedies(verdict.label, config, run_dims(at))))
+                     tuple(rank_remedies(verdict.label, config, rows.dims(ev.first_step))))
