@@ -16,7 +16,7 @@ from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
 from gradscope.sweeps.config import RunConfig
 from gradscope.training.datasets import load_dataset
-from gradscope.training.loop import train
+from gradscope.training.loop import History, train
 
 
 @dataclass(eq=False)
@@ -78,6 +78,12 @@ def execute_run(cfg: RunConfig) -> RunResult:
         steps = history.to_frame()
     except Exception as exc:  # one broken run must not stop a sweep
         return error_result(cfg, exc, time.perf_counter() - start)
+    return finish_run(cfg, history, layers, steps, hist, start)
+
+
+def finish_run(cfg: RunConfig, history: History, layers: pd.DataFrame, steps: pd.DataFrame,
+               hist: pd.DataFrame | None, start: float, shared_s: float = 0.0) -> RunResult:
+    """Diagnose a trained run and summarise it (wall_s: since `start`, plus `shared_s`)."""
     found = diagnose(layers, steps, cfg, status=history.status,
                      first_nonfinite_step=history.first_nonfinite_step,
                      final_loss=history.final_loss, final_accuracy=history.final_accuracy)
@@ -90,7 +96,7 @@ def execute_run(cfg: RunConfig) -> RunResult:
         "first_nonfinite_step": history.first_nonfinite_step,
         "final_loss": float(history.final_loss),
         "final_accuracy": float(history.final_accuracy),
-        "wall_s": round(time.perf_counter() - start, 3),
+        "wall_s": round(time.perf_counter() - start + shared_s, 3),
     }
     return RunResult(cfg, summary, layers, steps, found, hist)
 

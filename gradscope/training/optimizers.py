@@ -18,7 +18,11 @@ Array = np.ndarray
 def stable_norm(arrays: Iterable[Array]) -> float:
     """L2 norm over several arrays, without overflow or underflow in the squares (each array's
     norm comes from `stats.l2_norm`). Finite exactly when every value is finite."""
-    norms = [l2_norm(a) for a in arrays]
+    return combine_norms([l2_norm(a) for a in arrays])
+
+
+def combine_norms(norms: list[float]) -> float:
+    """The L2 norm of several arrays from their norms, rescaled by the largest (no overflow)."""
     peak = max(norms, default=0.0)
     if peak == 0.0 or not math.isfinite(peak):
         return peak
