@@ -16,6 +16,7 @@ and hands each member its own `StatBuffer` at the end (what `GradientRecorder` w
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -38,19 +39,25 @@ def _rows(x: np.ndarray) -> np.ndarray:
 
 def dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-row dot products of (E, n) arrays as float64 (E,), each the BLAS dot of np.dot."""
-    return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0].astype(np.float64)
+    return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0].astype(np.float64, copy=False)
 
 
 def sum_rows(flat: np.ndarray) -> np.ndarray:
     """Per-row sums, as `np.dot(row, ones)` computes them (float64 (E,))."""
     ones = np.ones(flat.shape[1], dtype=flat.dtype)
-    return np.matmul(flat[:, None, :], ones[None, :, None])[:, 0, 0].astype(np.float64)
+    return np.matmul(flat[:, None, :], ones[None, :, None])[:, 0, 0].astype(np.float64,
+                                                                           copy=False)
+
+
+@functools.cache
+def _safe_low(dtype: np.dtype) -> float:
+    info = np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64)
+    return float(info.tiny) / float(info.eps)
 
 
 def _safe(s: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Where a sum of squares neither overflowed nor lost precision to underflow."""
-    info = np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64)
-    return (s >= float(info.tiny) / float(info.eps)) & (s < math.inf)
+    return (s >= _safe_low(dtype)) & (s < math.inf)
 
 
 def _max_abs(flat: np.ndarray) -> np.ndarray:
@@ -132,16 +139,18 @@ def reduce_stacked(source: str, array: np.ndarray, *context: Any) -> np.ndarray:
 
     Context arrays (the activation's pre-activation) are stacked like `array`; an activation
     layer object is shared by all members."""
-    values, fast = _FAST[source](array, *context)
-    for e in np.flatnonzero(~fast):  # rare: the one-run function, exactly
-        member = [c[e] if isinstance(c, np.ndarray) else c for c in context]
-        values[e] = SOURCES[source].reduce(array[e], *member)
+    with np.errstate(all="ignore"):  # as in the one-run hooks: overflow is a result
+        values, fast = _FAST[source](array, *context)
+        for e in np.flatnonzero(~fast):  # rare: the one-run function, exactly
+            member = [c[e] if isinstance(c, np.ndarray) else c for c in context]
+            values[e] = SOURCES[source].reduce(array[e], *member)
     return values
 
 
 def l2_norms(array: np.ndarray) -> np.ndarray:
     """‖array[e]‖ for every member (float64 (E,)), each equal to `stats.l2_norm(array[e])`."""
-    values, fast = _norm_fields(array, 1)
+    with np.errstate(all="ignore"):
+        values, fast = _norm_fields(array, 1)
     norms = values[:, 0]
     for e in np.flatnonzero(~fast):
         norms[e] = stats.l2_norm(array[e])
