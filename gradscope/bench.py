@@ -1,9 +1,11 @@
 """Benchmark: training with and without the recorder against raw matmul throughput.
 
-Run `python -m gradscope.bench` (add `--quick` for a smoke run). For each depth × width × batch it
-times (a) 20 SGD steps with a `GradientRecorder` recording every step, (b) the same without the
-recorder, (c) the three matmuls of every Dense layer (forward, dW, dx) alone, and prints GFLOP/s
-and the recorder's overhead. Each figure is the best of `--repeat` runs.
+Run `python -m gradscope.bench` (add `--quick` for a smoke run; `--sweep` for the sweep
+throughput with ensembles on/off and against PyTorch eager; `--torch` for watch's cost).
+For each depth × width × batch it times (a) 20 SGD steps with a `GradientRecorder` recording
+every step, (b) the same without the recorder, (c) the three matmuls of every Dense layer
+(forward, dW, dx) alone, and prints GFLOP/s and the recorder's overhead. Each figure is the
+best of `--repeat` runs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
+from gradscope.sweeps.throughput import throughput_configs, time_sweep
 from gradscope.training.loop import train
 
 SHAPES = [(32, 64, 64), (32, 256, 128), (16, 1024, 256)]  # depth, width, batch
@@ -87,6 +90,35 @@ def bench_shape(depth: int, width: int, batch: int, repeat: int) -> dict[str, fl
     }
 
 
+def sweep_main(repeat: int = 3, quick: bool = False, workers: int = 1) -> None:
+    """Print runs per second of a sweep of many small nets: ensembles on, off, and the same
+    runs in PyTorch eager with per-layer hooks (when torch is installed), in one process."""
+    configs = throughput_configs(12, steps=50) if quick else throughput_configs(48)
+    repeat = 1 if quick else repeat
+    shape = configs[0]
+    print(f"sweep throughput: {len(configs)} runs, depth {shape.depth}, width {shape.width}, "
+          f"{shape.steps} SGD steps, statistics every {shape.record_every}, "
+          f"--workers {workers}, each figure the best of {repeat}")
+    times: dict[str, float] = {}
+    for _ in range(repeat):  # interleaved, so that a busy machine slows each alike
+        for label, on in (("ensembles on", True), ("ensembles off", False)):
+            t = time_sweep(configs, workers=workers, ensemble=on)
+            times[label] = min(times.get(label, t), t)
+        try:
+            from gradscope.torch.sweep_baseline import time_torch_runs  # needs the torch extra
+        except ImportError:
+            continue
+        t = time_torch_runs([c.asdict() for c in configs])
+        times["pytorch eager + hooks"] = min(times.get("pytorch eager + hooks", t), t)
+    for label, t in times.items():
+        print(f"{label:>22}: {t:8.2f} s  {len(configs) / t:7.2f} runs/s")
+    on = times["ensembles on"]
+    print(f"ensembles on vs off: {times['ensembles off'] / on:.2f}× faster (target ≥ 3×)")
+    if "pytorch eager + hooks" in times:
+        print(f"ensembles on vs PyTorch eager + hooks: {times['pytorch eager + hooks'] / on:.2f}× "
+              "faster (target ≥ 4×)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the benchmark table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -94,7 +126,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="only the smallest shape, 1 repeat")
     parser.add_argument("--torch", action="store_true",
                         help="instead: the cost of gradscope.torch.watch in a PyTorch loop")
+    parser.add_argument("--sweep", action="store_true",
+                        help="instead: sweep throughput, ensembles on/off and PyTorch eager")
     args = parser.parse_args(argv)
+    if args.sweep:
+        sweep_main(args.repeat, args.quick)
+        return
     if args.torch:
         from gradscope.torch.bench import main as torch_main  # needs the torch extra
 
