@@ -130,6 +130,11 @@ def test_nets_of_other_shapes_or_norm_layers_are_not_stacked() -> None:
         StackedMLP([mlp(2, 2, 3, 8, seed=0), mlp(2, 2, 4, 8, seed=1)])
     with pytest.raises(NotStackable):
         StackedMLP([mlp(2, 2, 3, 8, norm="batchnorm", seed=0)])
+    data = load_dataset("spirals", n=64)
+    float32 = [Member(mlp(2, 2, 3, 8, seed=s, dtype="float32"), data, seed=s, clip=1.0)
+               for s in (0, 1)]
+    with pytest.raises(NotStackable):  # a float32 run's clipped gradient is float64
+        train_ensemble(float32, steps=2, batch_size=16, every=1)
 
 
 def test_plan_groups_by_shared_fields_caps_and_splits_for_workers() -> None:

@@ -50,7 +50,7 @@ def _blocks_of(net: Layer) -> list[tuple[Dense, Activation | None, bool]]:
         if residual and [type(x) for x in inner][:1] != [Dense]:
             raise NotStackable("a residual block must be Sequential(Dense, activation)")
         for sub in inner:
-            if isinstance(sub, Dense) and "b" in sub.params:
+            if type(sub) is Dense and "b" in sub.params:
                 out.append((sub, None, residual))
             elif isinstance(sub, Activation) and type(sub).forward is Activation.forward \
                     and out and out[-1][1] is None:

@@ -117,6 +117,8 @@ def train_ensemble(members: Sequence[Member], *, steps: int, batch_size: int, ev
     """Train every member for `steps` steps of `batch_size`, recording every `every` steps
     (and histograms then, with `hist`); NotStackable when the nets or data differ in shape."""
     stack = StackedMLP([m.net for m in members])
+    if stack.blocks[0].W.dtype != np.float64 and any(m.clip for m in members):
+        raise NotStackable("clipping in float32 scales by a float64 factor (float64 updates)")
     n = len(members)
     slots = [weight_slots(m.net) for m in members]
     dtype = stack.blocks[0].W.dtype

@@ -22,7 +22,7 @@ from gradscope.sweeps.run import RunResult, build, execute_run, finish_run
 
 MEMBER_FIELDS = ("seed", "init", "lr", "optimizer", "clip", "data_seed")
 SHARED_FIELDS = tuple(f for f in FIELD_NAMES if f not in MEMBER_FIELDS)
-MAX_MEMBERS = 32  # larger ensembles gain little: the per-step Python cost is amortised by then
+MAX_MEMBERS = 16  # larger stacks gain little (Python cost amortised) and leave the caches
 
 Task = tuple[RunConfig, ...]
 
