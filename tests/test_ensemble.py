@@ -7,13 +7,16 @@ hold on any BLAS kernel (both call the same gemm/dot per member).
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 import gradscope.sweeps.ensembles as ensembles
+from gradscope.cli import main
 from gradscope.ensemble.stack import NotStackable, StackedMLP
 from gradscope.ensemble.train import Member, train_ensemble
 from gradscope.nn.layers import Activation
@@ -228,3 +231,22 @@ def test_one_and_two_workers_give_identical_csvs_with_ensembles(tmp_path: Path) 
     run_sweep(configs, tmp_path / "off", workers=0, quiet=True, ensemble=False)
     _same_csvs(tmp_path / "w1", tmp_path / "w2")
     _same_csvs(tmp_path / "w1", tmp_path / "off")
+
+
+def test_cli_sweep_no_ensemble_runs_every_run_alone(tmp_path: Path, monkeypatch) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text('name = "s"\n[grid]\nseed = [0, 1, 2]\n[fixed]\nwidth = 8\ndepth = 2\n'
+                      "steps = 3\nn_samples = 64\n")
+    seen: list[int] = []
+    real = ensembles.execute_task
+    monkeypatch.setattr("gradscope.sweeps.executor.execute_task",
+                        lambda task: seen.append(len(task)) or real(task))
+    for flag, sizes in (("--no-ensemble", [1, 1, 1]), ("--ensemble", [3])):
+        seen.clear()
+        out = tmp_path / flag
+        result = CliRunner().invoke(main, ["sweep", str(config), "--out", str(out), flag,
+                                           "--workers", "0", "--no-report", "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert seen == sizes
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["ensembles"] is (flag == "--ensemble")
