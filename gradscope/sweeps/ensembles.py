@@ -18,7 +18,8 @@ from itertools import groupby
 from gradscope.core.resources import ensemble_cap
 from gradscope.ensemble.train import Member, train_ensemble
 from gradscope.sweeps.config import FIELD_NAMES, RunConfig
-from gradscope.sweeps.run import RunResult, build, execute_run, finish_run
+from gradscope.sweeps import run as one_run
+from gradscope.sweeps.run import RunResult, execute_run, finish_run
 
 MEMBER_FIELDS = ("seed", "init", "lr", "optimizer", "clip", "data_seed")
 SHARED_FIELDS = tuple(f for f in FIELD_NAMES if f not in MEMBER_FIELDS)
@@ -85,7 +86,7 @@ def execute_task(task: Task) -> list[RunResult]:
         first = task[0]
         members = []
         for cfg in task:
-            data, net = build(cfg)
+            data, net = one_run.build(cfg)  # the one-run builder (patchable in one place)
             members.append(Member(net, data, seed=cfg.seed, loss=cfg.loss,
                                   optimizer=cfg.optimizer, lr=cfg.lr, clip=cfg.clip or None))
         trained = train_ensemble(members, steps=first.steps, batch_size=first.batch_size,
