@@ -17,8 +17,8 @@ from itertools import groupby
 
 from gradscope.core.resources import ensemble_cap
 from gradscope.ensemble.train import Member, train_ensemble
-from gradscope.sweeps.config import FIELD_NAMES, RunConfig
 from gradscope.sweeps import run as one_run
+from gradscope.sweeps.config import FIELD_NAMES, RunConfig
 from gradscope.sweeps.run import RunResult, execute_run, finish_run
 
 MEMBER_FIELDS = ("seed", "init", "lr", "optimizer", "clip", "data_seed")
