@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from itertools import groupby
 
 from gradscope.core.resources import ensemble_cap
 from gradscope.ensemble.train import Member, train_ensemble
@@ -99,8 +98,3 @@ def execute_task(task: Task) -> list[RunResult]:
     return [finish_run(cfg, history, layers, steps, hist, time.perf_counter(), shared)
             for cfg, (history, layers, steps, hist) in zip(task, frames, strict=True)]
 
-
-def tasks_by_size(tasks: Sequence[Task]) -> dict[int, int]:
-    """How many tasks have each number of members (for progress and the manifest)."""
-    sizes = sorted(len(t) for t in tasks)
-    return {size: len(list(group)) for size, group in groupby(sizes)}
