@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import gradscope.recording.stacked as stacked
 import gradscope.sweeps.ensembles as ensembles
 from gradscope.cli import main
 from gradscope.ensemble.stack import NotStackable, StackedMLP
@@ -250,3 +251,12 @@ def test_cli_sweep_no_ensemble_runs_every_run_alone(tmp_path: Path, monkeypatch)
         assert seen == sizes
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["ensembles"] is (flag == "--ensemble")
+
+
+def test_a_source_without_a_stacked_form_is_reduced_member_by_member(
+        rng: np.random.Generator, monkeypatch) -> None:
+    a = rng.standard_normal((3, 4, 5))
+    monkeypatch.setattr(stacked, "_FAST", {k: v for k, v in stacked._FAST.items()
+                                           if k != "weight"})
+    np.testing.assert_array_equal(reduce_stacked("weight", a),
+                                  [SOURCES["weight"].reduce(m) for m in a])

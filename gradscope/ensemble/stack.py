@@ -19,8 +19,8 @@ from gradscope.nn.layers import Activation, Dense, Layer, Residual, Sequential
 
 # forward hook: (block index, pre-activation z, post-activation a, activation or None)
 ForwardHook = Callable[[int, np.ndarray, np.ndarray, Activation | None], None]
-# backward hook: (block index, dL/dW, dL/db, delta = dL/dz, W)
-BackwardHook = Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+# backward hook: (block index, dL/dW, dL/db, delta = dL/dz, W, b)
+BackwardHook = Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 
 
 class NotStackable(ValueError):
@@ -109,7 +109,7 @@ class StackedMLP:
     def backward(self, grad_out: np.ndarray, hook: BackwardHook | None = None
                  ) -> list[np.ndarray]:
         """Gradients of every `params()` entry from dL/d(output) (E, batch, out); `hook` sees
-        each layer's dL/dW, dL/db, delta and W (before the update)."""
+        each layer's dL/dW, dL/db, delta, W and b (before the update)."""
         grads: list[np.ndarray] = []
         g = grad_out
         with np.errstate(all="ignore"):
@@ -120,7 +120,7 @@ class StackedMLP:
                 gW = np.matmul(c["x"].transpose(0, 2, 1), delta)  # (E, in, B) @ (E, B, out)
                 gb = delta.sum(axis=1)
                 if hook is not None:
-                    hook(i, gW, gb, delta, blk.W)
+                    hook(i, gW, gb, delta, blk.W, blk.b)
                 grads[:0] = [gW, gb]
                 if i:
                     g_in = np.matmul(delta, blk.W.transpose(0, 2, 1))

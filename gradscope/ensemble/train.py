@@ -27,6 +27,7 @@ from gradscope.nn.layers import Activation, Layer
 from gradscope.recording.buffer import StatBuffer
 from gradscope.recording.frames import hist_frame, layer_frame
 from gradscope.recording.histograms import counts_into, linear_counts
+from gradscope.recording.quantities import SOURCES
 from gradscope.recording.schema import FIELD_INDEX
 from gradscope.recording.slots import Slot, weight_slots
 from gradscope.recording.stacked import StackedRows, l2_norms, own_reductions, reduce_stacked
@@ -89,11 +90,13 @@ class _Recording:
             self.act_counts[i] = [linear_counts(member) for member in a]
 
     def backward(self, i: int, gW: np.ndarray, gb: np.ndarray, delta: np.ndarray,
-                 W: np.ndarray) -> None:
+                 W: np.ndarray, b: np.ndarray) -> None:
         t, ids = self.t, self.ids
-        if self.stats:
+        if self.stats:  # the hook path's sources of a Dense layer, those the schema has
             for source, array in (("grad", gW), ("bias_grad", gb), ("delta", delta),
-                                  ("weight", W)):
+                                  ("weight", W), ("bias", b)):
+                if source not in SOURCES:
+                    continue
                 self.rows.write(t, ids, i, source, reduce_stacked(source, array))
                 for index, values in own_reductions(source, array):
                     self.rows.write_field(t, ids, i, index, values)

@@ -140,7 +140,11 @@ def reduce_stacked(source: str, array: np.ndarray, *context: Any) -> np.ndarray:
     Context arrays (the activation's pre-activation) are stacked like `array`; an activation
     layer object is shared by all members."""
     with np.errstate(all="ignore"):  # as in the one-run hooks: overflow is a result
-        values, fast = _FAST[source](array, *context)
+        if source in _FAST:
+            values, fast = _FAST[source](array, *context)
+        else:  # a source without a stacked form: member by member, exactly
+            values = np.full((len(array), len(SOURCES[source].fields)), NAN)
+            fast = np.zeros(len(array), dtype=bool)
         for e in np.flatnonzero(~fast):  # rare: the one-run function, exactly
             member = [c[e] if isinstance(c, np.ndarray) else c for c in context]
             values[e] = SOURCES[source].reduce(array[e], *member)
