@@ -41,6 +41,7 @@ _export("gradscope.training.optimizers", "OPTIMIZERS", "Optimizer", "make_optimi
         "global_grad_norm")
 _export("gradscope.training.datasets", "DATASETS", "Dataset", "load_dataset", "from_arrays")
 _export("gradscope.training.loop", "train", "History")
+_export("gradscope.ensemble.train", "train_ensemble", "Member")
 # theory and analysis
 _export("gradscope.theory", "critical_sigma_w2", "sigma_w2_of", "predict_layers")
 _EXPORTS["theory_predict"] = "gradscope.theory:predict"

@@ -2,7 +2,8 @@
 
 Run `python -m gradscope.bench` (add `--quick` for a smoke run; `--tiny`: the fixed cost of a
 tiny run outside training; `--scaling`: sweeps of 200 / 2 000 / 20 000 tiny runs, time per run
-and peak RSS). For each depth × width × batch it
+and peak RSS; `--sweep`: the sweep throughput with ensembles on/off and against PyTorch eager;
+`--torch`: the cost of gradscope.torch.watch). For each depth × width × batch it
 times (a) 20 SGD steps with a `GradientRecorder` recording every step, (b) the same without the
 recorder, (c) the three matmuls of every Dense layer (forward, dW, dx) alone, and prints GFLOP/s
 and the recorder's overhead. Each figure is the best of `--repeat` runs.
@@ -28,6 +29,7 @@ from gradscope.sweeps import run as run_module
 from gradscope.sweeps.config import RunConfig
 from gradscope.sweeps.store import PartStore
 from gradscope.sweeps.sweep import run_sweep
+from gradscope.sweeps.throughput import throughput_configs, time_sweep
 from gradscope.training.loop import train
 
 SHAPES = [(32, 64, 64), (32, 256, 128), (16, 1024, 256)]  # depth, width, batch
@@ -257,6 +259,38 @@ def print_fixed_cost(repeat: int) -> None:
           f"(target ≤ 5 ms); saving its part {r['save_ms']:.2f} ms")
 
 
+# -- (a) sweep throughput: ensembles on/off and PyTorch eager -------------------------------------
+
+
+def sweep_main(repeat: int = 3, quick: bool = False, workers: int = 1) -> None:
+    """Print runs per second of a sweep of many small nets: ensembles on, off, and the same
+    runs in PyTorch eager with per-layer hooks (when torch is installed), in one process."""
+    configs = throughput_configs(12, steps=50) if quick else throughput_configs(48)
+    repeat = 1 if quick else repeat
+    shape = configs[0]
+    print(f"sweep throughput: {len(configs)} runs, depth {shape.depth}, width {shape.width}, "
+          f"{shape.steps} SGD steps, statistics every {shape.record_every}, "
+          f"--workers {workers}, each figure the best of {repeat}")
+    times: dict[str, float] = {}
+    for _ in range(repeat):  # interleaved, so that a busy machine slows each alike
+        for label, on in (("ensembles on", True), ("ensembles off", False)):
+            t = time_sweep(configs, workers=workers, ensemble=on)
+            times[label] = min(times.get(label, t), t)
+        try:
+            from gradscope.torch.sweep_baseline import time_torch_runs  # needs the torch extra
+        except ImportError:
+            continue
+        t = time_torch_runs([c.asdict() for c in configs])
+        times["pytorch eager + hooks"] = min(times.get("pytorch eager + hooks", t), t)
+    for label, t in times.items():
+        print(f"{label:>22}: {t:8.2f} s  {len(configs) / t:7.2f} runs/s")
+    on = times["ensembles on"]
+    print(f"ensembles on vs off: {times['ensembles off'] / on:.2f}× faster (target ≥ 3×)")
+    if "pytorch eager + hooks" in times:
+        print(f"ensembles on vs PyTorch eager + hooks: {times['pytorch eager + hooks'] / on:.2f}× "
+              "faster (target ≥ 4×)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the benchmark table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -276,7 +310,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="instead: the fixed cost of a tiny run outside training")
     parser.add_argument("--scaling-run", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--sweep", action="store_true",
+                        help="instead: sweep throughput, ensembles on/off and PyTorch eager")
     args = parser.parse_args(argv)
+    if args.sweep:
+        sweep_main(args.repeat, args.quick)
+        return
     if args.scaling_run:
         print(json.dumps(scaling_run(args.scaling_run, args.workers, args.out, args.format)))
         return

@@ -40,6 +40,9 @@ def confirmed_sweep(config: str, yes: bool) -> Sweep:
                    "or start a LocalCluster on 127.0.0.1 with `local`.")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Skip runs already saved in the output folder with the same config.")
+@click.option("--ensemble/--no-ensemble", default=True, show_default=True,
+              help="Train runs that share an architecture together as one stacked ensemble "
+                   "(faster; every number identical to running them one by one).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Build plots and report.md/report.html at the end.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
@@ -50,7 +53,7 @@ def confirmed_sweep(config: str, yes: bool) -> Sweep:
 @yes_option
 @quiet_option
 def command(config: str, out: Path | None, workers: int | None, dask: str | None, resume: bool,
-            report: bool, fmt: str, force: bool, yes: bool, quiet: bool) -> None:
+            ensemble: bool, report: bool, fmt: str, force: bool, yes: bool, quiet: bool) -> None:
     """Run every combination in CONFIG and write the CSVs (and report) to --out (out/NAME).
 
     CONFIG is a TOML file or the name of a bundled experiment (quick, vanishing, exploding,
@@ -72,7 +75,7 @@ def command(config: str, out: Path | None, workers: int | None, dask: str | None
     sweep = confirmed_sweep(config, yes)
     out = out if out is not None else Path("out") / sweep.name
     result = run_sweep(sweep, out, workers=workers, dask=dask, resume=resume, force=force,
-                       quiet=quiet, fmt=fmt)
+                       quiet=quiet, fmt=fmt, ensemble=ensemble)
     counts = result.counts()
     diagnoses = result.runs["diagnosis"].fillna("").value_counts()
     click.echo(f"{len(result.runs)} runs in {out} ({result.ran} ran, {result.resumed} resumed): "

@@ -31,3 +31,15 @@ def check_memory(needed: float, what: str, hint: str) -> None:
         raise ConfigError(
             f"{what} needs about {format_bytes(needed)} of memory, but this machine has "
             f"{format_bytes(total)}. Nothing was run. {hint}")
+
+
+ENSEMBLE_BUDGET = 512 * 1024**2  # bytes one ensemble may use (a share of RAM on small machines)
+
+
+def ensemble_cap(member_bytes: float, budget: float | None = None) -> int:
+    """How many runs of `member_bytes` each one stacked ensemble may hold: within `budget`
+    (default: ENSEMBLE_BUDGET, at most 1/8 of this machine's memory); at least 1."""
+    if budget is None:
+        total = machine_memory()
+        budget = min(ENSEMBLE_BUDGET, total / 8) if total else ENSEMBLE_BUDGET
+    return max(1, int(budget // max(member_bytes, 1)))

@@ -1,6 +1,8 @@
 """Where runs execute: worker processes (any count, same numbers) or a dask.distributed cluster.
 
-Identical results for any worker count are guaranteed by construction: with `workers >= 1`
+The unit of work is a task: one run, or one ensemble of runs trained together
+(`sweeps.ensembles`; each member's numbers are those of its run alone). Identical results for
+any worker count and any grouping are guaranteed by construction: with `workers >= 1`
 every run executes in a fresh spawned worker process whose environment pins BLAS/OpenMP to one
 thread before numpy loads (so `--workers 1` is a pool of one process, not the CLI's own
 process), and every run's RNGs are seeded from its config alone. `workers=0` runs in the
@@ -18,11 +20,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 from itertools import islice
 from typing import Any
 
 from gradscope.core.errors import ConfigError
 from gradscope.sweeps.config import RunConfig
+from gradscope.sweeps.ensembles import Task, execute_task, plan_tasks
 from gradscope.sweeps.run import RunResult, execute_run
 
 ONE_THREAD_ENV = {
@@ -30,6 +34,7 @@ ONE_THREAD_ENV = {
     "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
 }
 RunFn = Callable[[RunConfig], RunResult]
+TaskFn = Callable[[Task], list[RunResult]]
 
 
 class WorkerLost(RuntimeError):
@@ -59,13 +64,18 @@ def one_thread_env() -> Iterator[None]:
                 os.environ[key] = value
 
 
-IN_FLIGHT_PER_WORKER = 4  # runs submitted ahead per worker process
+IN_FLIGHT_PER_WORKER = 4  # tasks submitted ahead per worker process
 
 
-def run_serial(configs: Sequence[RunConfig], fn: RunFn = execute_run) -> Iterator[RunResult]:
+def run_each(fn: RunFn, task: Task) -> list[RunResult]:
+    """A task of a custom run function: its runs one after the other."""
+    return [fn(cfg) for cfg in task]
+
+
+def run_serial(tasks: Sequence[Task], fn: TaskFn = execute_task) -> Iterator[RunResult]:
     """Run in the calling process, in order."""
-    for cfg in configs:
-        yield fn(cfg)
+    for task in tasks:
+        yield from fn(task)
 
 
 def _worker_init(pids: Any) -> None:
@@ -109,26 +119,26 @@ class WorkerPool:
 
 
 def run_processes(
-    configs: Sequence[RunConfig], workers: int, fn: RunFn = execute_run
+    tasks: Sequence[Task], workers: int, fn: TaskFn = execute_task
 ) -> Iterator[RunResult]:
     """Run in `workers` spawned processes with one BLAS thread each; yield in completion order."""
-    if not configs:
+    if not tasks:
         return
     with one_thread_env():
-        pool = WorkerPool(min(workers, len(configs)))
+        pool = WorkerPool(min(workers, len(tasks)))
         try:
-            # a bounded window of runs in flight: waiting on every queued run would cost
-            # O(runs) per result (O(runs²) for a sweep) and hold every config's future
-            queue = iter(configs)
+            # a bounded window of tasks in flight: waiting on every queued task would cost
+            # O(tasks) per result (O(tasks²) for a sweep) and hold every task's future
+            queue = iter(tasks)
             window = IN_FLIGHT_PER_WORKER * workers
-            pending: set[Future] = {pool.executor.submit(fn, cfg)
-                                    for cfg in islice(queue, window)}
+            pending: set[Future] = {pool.executor.submit(fn, task)
+                                    for task in islice(queue, window)}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                pending |= {pool.executor.submit(fn, cfg) for cfg in islice(queue, len(done))}
+                pending |= {pool.executor.submit(fn, task) for task in islice(queue, len(done))}
                 for future in done:
                     try:
-                        result = future.result()
+                        results = future.result()
                     except BrokenProcessPool as exc:
                         raise WorkerLost(
                             f"a worker process died before finishing its run ({exc}). Runs "
@@ -136,7 +146,7 @@ def run_processes(
                             "(a worker that cannot start means gradscope fails to import: try "
                             "`python -c 'import gradscope'`)."
                         ) from None
-                    yield result
+                    yield from results
         except BaseException:  # interrupted: do not wait for the runs still in flight
             pool.stop()
             raise
@@ -144,18 +154,18 @@ def run_processes(
 
 
 def run_dask(
-    configs: Sequence[RunConfig], address: str, workers: int, fn: RunFn = execute_run
+    tasks: Sequence[Task], address: str, workers: int, fn: TaskFn = execute_task
 ) -> Iterator[RunResult]:
-    """Submit the runs to a dask.distributed scheduler (`local`: a LocalCluster on 127.0.0.1)."""
+    """Submit the tasks to a dask.distributed scheduler (`local`: a LocalCluster on 127.0.0.1)."""
     from distributed import Client, LocalCluster, as_completed
 
-    if not configs:
+    if not tasks:
         return
     cluster = None
     try:
         if address == "local":
             cluster = LocalCluster(
-                n_workers=min(workers, len(configs)), threads_per_worker=1, processes=True,
+                n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
                 host="127.0.0.1", dashboard_address=None, env=dict(ONE_THREAD_ENV),
             )
             client = Client(cluster)
@@ -169,12 +179,13 @@ def run_dask(
                     f"--dask local."
                 ) from None
         with client:
-            futures = client.map(fn, list(configs), key=[f"gradscope-run-{c.run_id}"
-                                                        for c in configs], pure=False)
+            keys = [f"gradscope-run-{t[0].run_id}" + (f"+{len(t) - 1}" if len(t) > 1 else "")
+                    for t in tasks]
+            futures = client.map(fn, list(tasks), key=keys, pure=False)
             for future in as_completed(futures):
-                result = future.result()
+                results = future.result()
                 future.release()
-                yield result
+                yield from results
     finally:
         if cluster is not None:
             cluster.close()
@@ -196,13 +207,19 @@ def check_executor(workers: int | None, dask: str | None) -> None:
 
 def execute(
     configs: Sequence[RunConfig], *, workers: int | None = None, dask: str | None = None,
-    fn: RunFn = execute_run,
+    fn: RunFn = execute_run, ensemble: bool = True,
 ) -> Iterator[RunResult]:
-    """Run `configs` on the chosen executor and yield results as they finish."""
+    """Run `configs` on the chosen executor and yield results as they finish. With `ensemble`
+    (and the default run function), configs that share an architecture train together as
+    one task (`sweeps.ensembles.plan_tasks`); the results are the same either way."""
     check_executor(workers, dask)
     workers = default_workers() if workers is None else workers
+    if fn is execute_run:
+        tasks, task_fn = plan_tasks(configs, max(workers, 1), ensemble=ensemble), execute_task
+    else:
+        tasks, task_fn = [(c,) for c in configs], partial(run_each, fn)
     if dask:
-        return run_dask(configs, dask, max(workers, 1), fn)
+        return run_dask(tasks, dask, max(workers, 1), task_fn)
     if workers == 0:
-        return run_serial(configs, fn)
-    return run_processes(configs, workers, fn)
+        return run_serial(tasks, task_fn)
+    return run_processes(tasks, workers, task_fn)

@@ -18,7 +18,7 @@ from gradscope.nn.mlp import mlp
 from gradscope.recording.recorder import GradientRecorder
 from gradscope.sweeps.config import RunConfig
 from gradscope.training.datasets import load_dataset
-from gradscope.training.loop import train
+from gradscope.training.loop import History, train
 
 Table = pd.DataFrame | Mapping[str, np.ndarray]  # a frame, or its columns as numpy arrays
 
@@ -111,8 +111,16 @@ def execute_run(cfg: RunConfig) -> RunResult:
                  "grad_global_norm": history.grad_global_norm}
     except Exception as exc:  # one broken run must not stop a sweep
         return error_result(cfg, exc, time.perf_counter() - start)
-    # the diagnosis reads the recorder's arrays, not the frame (no per-run pandas work)
-    found = diagnose(RunRows.from_columns(columns), {"step": history.step, "loss": history.loss},
+    return finish_run(cfg, history, columns, steps, hist, start)
+
+
+def finish_run(cfg: RunConfig, history: History, layers: Table, steps: Table,
+               hist: pd.DataFrame | None, start: float, shared_s: float = 0.0) -> RunResult:
+    """Diagnose a trained run and summarise it (wall_s: since `start`, plus `shared_s`).
+    `layers`: the recorder's frame or its columns as numpy arrays (read without pandas)."""
+    # the diagnosis reads the recorder's arrays, not a frame (no per-run pandas work)
+    rows = layers if isinstance(layers, pd.DataFrame) else RunRows.from_columns(layers)
+    found = diagnose(rows, {"step": history.step, "loss": history.loss},
                      cfg, status=history.status,
                      first_nonfinite_step=history.first_nonfinite_step,
                      final_loss=history.final_loss, final_accuracy=history.final_accuracy)
@@ -125,9 +133,9 @@ def execute_run(cfg: RunConfig) -> RunResult:
         "first_nonfinite_step": history.first_nonfinite_step,
         "final_loss": float(history.final_loss),
         "final_accuracy": float(history.final_accuracy),
-        "wall_s": round(time.perf_counter() - start, 3),
+        "wall_s": round(time.perf_counter() - start + shared_s, 3),
     }
-    return RunResult(cfg, summary, columns, steps, found, hist)
+    return RunResult(cfg, summary, layers, steps, found, hist)
 
 
 def error_result(cfg: RunConfig, exc: BaseException, wall_s: float) -> RunResult:

@@ -73,6 +73,7 @@ def run_sweep(
     fn: RunFn = execute_run,
     on_result: Callable[[RunResult], None] | None = None,
     fmt: str = "csv",
+    ensemble: bool = True,
 ) -> SweepResult:
     """Run every config of `sweep` into `out` (runs.csv, layers.csv, steps.csv, [hist.csv]).
 
@@ -82,6 +83,8 @@ def run_sweep(
     (ConfigError) unless `force`, which replaces them; one process writes a folder at a time.
     Everything that can be checked before running (memory, sizes, datasets) is checked first.
     `fmt` "parquet" writes layers/steps/hist as Parquet (runs.csv stays CSV).
+    `ensemble`: runs that share an architecture train together as one stacked ensemble
+    (`sweeps.ensembles`; the same numbers as one by one, which `ensemble=False` does).
     """
     if not isinstance(sweep, Sweep):
         sweep = Sweep(name="runs", runs=tuple(sweep))
@@ -99,12 +102,13 @@ def run_sweep(
             saved = set()
         todo = [c for c in sweep.runs if not (resume and c.run_id in saved)]
         return _run(sweep, out, store, todo, workers=workers, dask=dask, quiet=quiet,
-                    stream=stream, fn=fn, on_result=on_result, fmt=fmt)
+                    stream=stream, fn=fn, on_result=on_result, fmt=fmt, ensemble=ensemble)
 
 
 def _run(sweep: Sweep, out: Path, store: PartStore, todo: list[RunConfig], *,
          workers: int | None, dask: str | None, quiet: bool, stream: TextIO | None, fn: RunFn,
-         on_result: Callable[[RunResult], None] | None, fmt: str = "csv") -> SweepResult:
+         on_result: Callable[[RunResult], None] | None, fmt: str = "csv",
+         ensemble: bool = True) -> SweepResult:
     resumed = len(sweep.runs) - len(todo)
     env = environment()
     manifest: dict[str, Any] = {
@@ -112,14 +116,14 @@ def _run(sweep: Sweep, out: Path, store: PartStore, todo: list[RunConfig], *,
         "config": sweep.raw, "n_runs": len(sweep.runs),
         "run_ids": sorted(c.run_id for c in sweep.runs),
         "executor": f"dask:{dask}" if dask else "processes" if workers != 0 else "in-process",
-        "workers": default_workers() if workers is None else workers,
+        "workers": default_workers() if workers is None else workers, "ensembles": ensemble,
         "started": _now(), "finished": None, "resumed_runs": resumed,
         **env,
     }
     write_manifest(out, manifest)
     progress = Progress(len(sweep.runs), resumed=resumed, quiet=quiet, stream=stream)
     progress.begin()
-    results = execute(todo, workers=workers, dask=dask, fn=fn)
+    results = execute(todo, workers=workers, dask=dask, fn=fn, ensemble=ensemble)
     try:
         for result in results:
             store.save(result)

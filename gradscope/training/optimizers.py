@@ -20,6 +20,11 @@ def stable_norm(arrays: Iterable[Array]) -> float:
     norm comes from `stats.l2_norm`). Finite exactly when every value is finite."""
     with np.errstate(all="ignore"):  # once, not per array
         norms = [norm_fields(a)[0] for a in arrays]
+    return combine_norms(norms)
+
+
+def combine_norms(norms: list[float]) -> float:
+    """The L2 norm of several arrays from their norms, rescaled by the largest (no overflow)."""
     peak = max(norms, default=0.0)
     if peak == 0.0 or not math.isfinite(peak):
         return peak
