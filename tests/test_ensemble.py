@@ -117,9 +117,10 @@ def test_stacked_statistics_equal_the_one_run_reductions(rng: np.random.Generato
     a[6] = 0.5 + 1e-9 * a[6]  # the one-pass variance cancels
     z = rng.standard_normal(a.shape)
     act = Activation("sigmoid")
-    for source in ("grad", "bias_grad", "delta", "weight", "update"):
+    for source in ("grad", "bias_grad", "delta", "weight", "bias", "update"):
         got = reduce_stacked(source, a)
-        want = np.array([SOURCES[source].reduce(m) for m in a], dtype=float)
+        with np.errstate(all="ignore"):  # as the recorder's hooks run the reductions
+            want = np.array([SOURCES[source].reduce(m) for m in a], dtype=float)
         np.testing.assert_array_equal(got, want, err_msg=source)
     got = reduce_stacked("activation", a, z, act)
     with np.errstate(all="ignore"):  # as the recorder's hooks run it
