@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 
 from gradscope.analysis.diagnosis.evidence import Evidence
-from gradscope.analysis.measured_vs_theory import measured_ratio, prediction_for, run_dims
+from gradscope.analysis.measured_vs_theory import (
+    measured_ratio,
+    prediction_for,
+    run_dims,
+    theory_gap,
+)
 
 NAN = math.nan
 # (column, what it measures), most faithful first: δ itself, then dL/dW = xᵀδ, then dL/db = Σδ
@@ -149,7 +154,8 @@ def gather(
     params = _params(config)
     dims = run_dims(at_first)
     if params and n >= 2 and dims is not None:
-        pred = prediction_for(params, *dims)
+        pred = prediction_for(params, *dims, rows=at_first)
+    theory = _theory_note(pred, params, at_first) if n >= 2 else ""
     return Evidence(
         n_layers=n, first_step=first, last_step=last,
         delta_ratio_log10=ratio_log10(layers, "delta_norm", first),
@@ -171,5 +177,16 @@ def gather(
         profile_last=tuple(signal_profile(layers, last, signal)) if signal else (),
         sat_by_layer=_by_layer(layers, "saturated_frac", sat_step),
         dead_by_layer=_by_layer(layers, "dead_frac", dead_step),
-        nonfinite_by_layer=nf_layers,
+        nonfinite_by_layer=nf_layers, theory=theory,
     )
+
+
+def _theory_note(pred: Any, params: dict[str, Any], rows: pd.DataFrame) -> str:
+    """'' for a prediction from the init; the estimated variances for one from the weights;
+    else why there is no prediction."""
+    if pred is not None:
+        if pred.init is not None:
+            return ""
+        return (f"from the weights at step {int(rows['step'].iloc[0])}: σ_w² {pred.sigma_w2:.3g},"
+                f" σ_b² {pred.sigma_b2:.3g} (hidden-layer means), q_in {pred.q_in:.3g}")
+    return theory_gap(params, rows) or "no prediction: not covered by the theory"
