@@ -208,7 +208,7 @@ def test_set_step_and_on_update(batch: tuple[np.ndarray, np.ndarray]) -> None:
     assert rec.recorded_steps == [10, 12]
     for t in (10, 12):
         np.testing.assert_allclose(frame.loc[frame.step == t, "update_ratio"], expected[t])
-    assert rec._count == 3  # backward passes are still counted, set_step wins
+    assert rec.step == 12  # set_step wins over the count of backward passes
 
 
 def test_forward_without_backward_does_not_shift_steps(
