@@ -49,10 +49,16 @@ def phase_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def is_phase_diagram(table: pd.DataFrame) -> bool:
-    """One activation and one σ_b², at least 3 values of σ_w² and of depth."""
-    return (len(table) > 0 and table["activation"].nunique() == 1
+    """One activation and one σ_b², at least 3 values of σ_w² and of depth, and a finite 6 ξ_c
+    at one of them at least (e.g. not ReLU with σ_b² = 0, whose correlations never converge
+    to a point the theory can draw a line from)."""
+    if not (len(table) > 0 and table["activation"].nunique() == 1
             and table["sigma_b2"].nunique() == 1 and table["sigma_w2"].nunique() >= 3
-            and table["depth"].nunique() >= 3)
+            and table["depth"].nunique() >= 3):
+        return False
+    act, sb2 = str(table["activation"].iloc[0]), float(table["sigma_b2"].iloc[0])
+    return any(math.isfinite(trainable_depth(act, float(s), sb2))
+               for s in table["sigma_w2"].unique())
 
 
 def xi_c_curve(activation: str, sigma_b2: float, lo: float, hi: float,
