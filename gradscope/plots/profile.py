@@ -41,7 +41,7 @@ def style_for(runs: pd.DataFrame, style: Style | None) -> Style:
 
 
 MIN_SEEDS_FOR_BAND = 3
-SPREAD_LABEL = "theory at this width: range expected over the seeds (one example per δ)"
+SPREAD_LABEL = "predicted seed range\n(this width, one\nexample per δ)"
 
 
 def draw_predicted(ax: Axes, frame: pd.DataFrame, line_keys: tuple[str, ...], style: Style,
