@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from gradscope.ensemble.optim import StackedOptimizer
 from gradscope.ensemble.stack import NotStackable, StackedMLP
 from gradscope.nn.layers import Activation, Layer
 from gradscope.recording.buffer import StatBuffer
-from gradscope.recording.frames import hist_frame, layer_frame
+from gradscope.recording.frames import hist_frame, layer_arrays, layer_frame
 from gradscope.recording.histograms import counts_into, linear_counts
 from gradscope.recording.quantities import SOURCES
 from gradscope.recording.schema import FIELD_INDEX
@@ -62,6 +63,10 @@ class MemberResult:
     def layers(self) -> pd.DataFrame:
         """The layers.csv rows, as `GradientRecorder.to_frame()` gives them."""
         return layer_frame(self.buffer, self.slots, list(range(len(self.slots))))
+
+    def columns(self) -> dict[str, Any]:
+        """The same rows as numpy arrays, as `GradientRecorder.to_columns()` gives them."""
+        return layer_arrays(self.buffer, self.slots, list(range(len(self.slots))))
 
     def hist(self) -> pd.DataFrame:
         """The hist.csv rows, as `GradientRecorder.hist_frame()` gives them."""

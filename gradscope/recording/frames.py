@@ -30,6 +30,12 @@ def layer_frame(buf: StatBuffer, slots: list[Slot], order: list[int],
     return pd.DataFrame(cols, columns=list(COLUMNS))
 
 
+def layer_arrays(buf: StatBuffer, slots: list[Slot], order: list[int]) -> dict[str, Any]:
+    """`layer_columns`, with empty arrays of the right dtypes when nothing was recorded."""
+    cols = layer_columns(buf, slots, order)
+    return cols if cols is not None else {c: np.zeros(0, dtype=empty_dtype(c)) for c in COLUMNS}
+
+
 def layer_columns(buf: StatBuffer, slots: list[Slot], order: list[int],
                   only: int | None = None) -> dict[str, Any] | None:
     """The columns of `layer_frame` as numpy arrays (None when nothing was recorded)."""

@@ -20,7 +20,7 @@ from gradscope.core.validation import check_scalar
 from gradscope.nn.layers.base import Layer
 from gradscope.recording.accumulate import ACCUMULATE
 from gradscope.recording.buffer import StatBuffer
-from gradscope.recording.frames import hist_frame, layer_columns, layer_frame
+from gradscope.recording.frames import hist_frame, layer_arrays, layer_frame
 from gradscope.recording.hook_path import HookPath
 from gradscope.recording.listeners import Publisher
 from gradscope.recording.log_arrays import BATCH_AXES, WEIGHT_LAYOUTS, check_choice
@@ -31,7 +31,6 @@ from gradscope.recording.schema import (
     HIST_COLUMNS,
     ID_COLUMNS,
     STAT_COLUMNS,
-    empty_dtype,
 )
 from gradscope.recording.slots import Slot, weight_slots
 from gradscope.recording.table_html import layer_table_html
@@ -373,10 +372,7 @@ class GradientRecorder:
         self._flush_adapters()
         self._log.complete()
         self.flush_listeners()
-        cols = layer_columns(self._buffer, self._slots, self._order())
-        if cols is None:
-            return {c: np.zeros(0, dtype=empty_dtype(c)) for c in COLUMNS}
-        return cols
+        return layer_arrays(self._buffer, self._slots, self._order())
 
     def hist_frame(self) -> pd.DataFrame:
         """Tidy histogram rows (step, layer, quantity, bin_lo, bin_hi, count), zero bins left out;

@@ -18,7 +18,7 @@ from gradscope.core.resources import ensemble_cap
 from gradscope.ensemble.train import Member, train_ensemble
 from gradscope.sweeps import run as one_run
 from gradscope.sweeps.config import FIELD_NAMES, RunConfig
-from gradscope.sweeps.run import RunResult, execute_run, finish_run
+from gradscope.sweeps.run import RunResult, execute_run, finish_run, steps_columns
 
 MEMBER_FIELDS = ("seed", "init", "lr", "optimizer", "clip", "data_seed")
 SHARED_FIELDS = tuple(f for f in FIELD_NAMES if f not in MEMBER_FIELDS)
@@ -90,7 +90,7 @@ def execute_task(task: Task) -> list[RunResult]:
                                   optimizer=cfg.optimizer, lr=cfg.lr, clip=cfg.clip or None))
         trained = train_ensemble(members, steps=first.steps, batch_size=first.batch_size,
                                  every=first.record_every, hist=first.hist)
-        frames = [(r.history, r.layers(), r.history.to_frame(),
+        frames = [(r.history, r.columns(), steps_columns(r.history),
                    r.hist() if cfg.hist else None) for r, cfg in zip(trained, task, strict=True)]
     except Exception:  # each member then fails (or not) on its own
         return [execute_run(cfg) for cfg in task]

@@ -107,11 +107,16 @@ def execute_run(cfg: RunConfig) -> RunResult:
             recorder.detach()
         columns = recorder.to_columns()
         hist = recorder.hist_frame() if cfg.hist else None
-        steps = {"step": history.step, "loss": history.loss, "accuracy": history.accuracy,
-                 "grad_global_norm": history.grad_global_norm}
+        steps = steps_columns(history)
     except Exception as exc:  # one broken run must not stop a sweep
         return error_result(cfg, exc, time.perf_counter() - start)
     return finish_run(cfg, history, columns, steps, hist, start)
+
+
+def steps_columns(history: History) -> dict[str, np.ndarray]:
+    """The steps.csv rows of a run as numpy arrays (no DataFrame per run)."""
+    return {"step": history.step, "loss": history.loss, "accuracy": history.accuracy,
+            "grad_global_norm": history.grad_global_norm}
 
 
 def finish_run(cfg: RunConfig, history: History, layers: Table, steps: Table,
