@@ -85,6 +85,11 @@ class GradientRecorder:
     `on_step(step, rows, hist)` can listen (`add_listener`, see `recording.listeners`).
     Afterwards: `rec.save(DIR, losses=...)` writes a run folder for `gradscope report DIR`,
     `rec.plot()` draws the δ profile, and a notebook shows the per-layer table.
+
+    `fused=False` reduces every layer's arrays inside its hooks (the per-layer reference path);
+    the default stages them and reduces same-shaped layers together at the end of the backward
+    pass (see `recording.hook_path`): the same numbers to the last bit, at a fraction of the
+    cost for small layers.
     """
 
     def __init__(
@@ -99,6 +104,7 @@ class GradientRecorder:
         batch_axis: int = 0,
         accumulate: str = "mean",
         tensorboard: str | Path | None = None,
+        fused: bool = True,
     ) -> None:
         hint = "record every N-th step; 1 records every step"
         self.every = check_scalar(every, "GradientRecorder every", int, min_val=1, hint=hint)
@@ -126,7 +132,7 @@ class GradientRecorder:
             for slot in weight_slots(net):
                 self._add_slot(slot)
             self._hooks = HookPath(net, self._slots, self._buffer, self._clock,
-                                   self._count_step)
+                                   self._count_step, fused=fused)
         elif layers is not None:
             self._declare(layers)
         if tensorboard is not None:
@@ -153,7 +159,12 @@ class GradientRecorder:
         `buffer`: its `flush()` runs before a frame is made, its `remove()` on `detach()`."""
         self.__dict__.setdefault("_adapters", []).append(adapter)
 
+    def _flush_hooks(self) -> None:
+        if self._hooks is not None:  # what the hooks staged and did not reduce yet
+            self._hooks.flush()
+
     def _flush_adapters(self) -> None:
+        self._flush_hooks()
         for adapter in self.__dict__.get("_adapters", ()):
             adapter.flush()
 
@@ -244,6 +255,7 @@ class GradientRecorder:
     @property
     def recorded_steps(self) -> list[int]:
         """The steps that have rows, in increasing order."""
+        self._flush_hooks()
         self._log.complete()
         return self._buffer.steps
 
@@ -433,6 +445,7 @@ class GradientRecorder:
                 + layer_table_html(frame, step=step))
 
     def __repr__(self) -> str:
+        self._flush_hooks()
         return (
             f"GradientRecorder({len(self._slots)} layers, every={self.every}, hist={self.hist}, "
             f"{len(self._buffer.steps)} steps recorded)"

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from gradscope.nn.layers.activation import Activation
 from gradscope.recording import stats
 from gradscope.recording.buffer import StatBuffer
 from gradscope.recording.histograms import N_BINS
@@ -117,10 +118,20 @@ def _activation_fields(a: np.ndarray, z: np.ndarray | None = None,
         inactive = getattr(act, "inactive", None)
         if callable(saturated):
             out[:, 2] = _fraction(saturated(z, a), n)
-        if callable(inactive):
+        if _inactive_is_nonpositive(act) and isinstance(z, np.ndarray) and z.ndim == 3:
+            # z ≤ 0 for the whole batch ⟺ max over the batch ≤ 0 (a NaN is not ≤ 0 either
+            # way): the same count as the mask's, from one reduction and no mask
+            out[:, 3] = np.count_nonzero(z.max(axis=1) <= 0, axis=1) / a.shape[2]
+        elif callable(inactive):
             mask = inactive(z)
             out[:, 3] = NAN if mask is None else _fraction(mask.all(axis=1), a.shape[2])
     return out, fast
+
+
+def _inactive_is_nonpositive(act: Any) -> bool:
+    """True when `act.inactive(z)` is the library's z ≤ 0 (a ReLU-family `Activation`)."""
+    return (isinstance(act, Activation) and type(act).inactive is Activation.inactive
+            and "inactive" not in vars(act) and act.act.family == "relu")
 
 
 _FAST = {
@@ -128,6 +139,7 @@ _FAST = {
     "bias_grad": lambda x: _norm_fields(x, 2),
     "delta": lambda x: _norm_fields(x, 1),
     "weight": lambda x: _norm_fields(x, 1),
+    "bias": lambda x: _norm_fields(x, 1),
     "update": lambda x: _norm_fields(x, 1),
     "activation": _activation_fields,
 }
@@ -220,3 +232,4 @@ class StackedRows:
                     buf.hist(t)[:] = counts[e]
             out.append(buf)
         return out
+

@@ -89,15 +89,19 @@ class Optimizer:
             norm = stable_norm(g for *_, g in items) if grad_norm is None else grad_norm
             if norm > self.clip:
                 scale = self.clip / norm
-        norms: dict[tuple[int, str], float] = {}
+        keys, updates = [], []
         for layer, key, param, grad in items:
             slot = self._slot(param)
             slot["t"] += 1
             update = self.lr * self.direction(grad * scale if scale != 1.0 else grad, slot)
             param -= update
             if track:
-                norms[(id(layer), key)] = stable_norm([update])
-        return norms
+                keys.append((id(layer), key))
+                updates.append(update)
+        # `stable_norm([u])` of each update, which is its norm_fields(u)[0] exactly: one
+        # errstate for all of them instead of one per array
+        with np.errstate(all="ignore"):
+            return {k: norm_fields(u)[0] for k, u in zip(keys, updates, strict=True)}
 
     def __repr__(self) -> str:
         clip = "" if self.clip is None else f", clip={self.clip:g}"
