@@ -1,13 +1,13 @@
 """The hook path: forward/backward hooks on a gradscope net reduce each layer's arrays into the
 recorder's buffer (the reductions of `quantities.SOURCES`), once per recorded step.
 
-Fused (the default): the hooks only copy each layer's arrays into preallocated stacked buffers
-(`staging`), and at the end of the net's backward pass every group of same-shaped arrays is
-reduced at once (`stacked.reduce_stacked`, bit-identical to the one-array reductions). What
-cannot be grouped (an array of another dtype, an activation object of the user's own, an output
-shape seen for the first time) is reduced on its own in the hook, as the per-layer path does.
-`fused=False` keeps the per-layer path: every reduction in the hooks (the reference the fused
-path is tested against)."""
+The hooks run the common path of those reductions directly (`lean`: BLAS dots, max/min and
+float arithmetic, no np.errstate, one row write per layer), falling back to the `SOURCES`
+reduction itself wherever that path does not hold (a sum of squares that over/underflows, a
+non-finite entry, another dtype, an activation object of the user's own): the numbers are the
+same to the last bit. `fused=False` keeps the per-layer reference path, every array through
+`SOURCES[...].reduce` under np.errstate (what the fast hooks are tested against).
+"""
 
 from __future__ import annotations
 
@@ -16,15 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from gradscope.nn.layers.activation import Activation
 from gradscope.nn.layers.base import Layer
 from gradscope.nn.layers.hooks import HandleGroup
 from gradscope.recording.buffer import StatBuffer
 from gradscope.recording.histograms import counts_into, linear_counts
+from gradscope.recording.lean import fast_reduction, library_activation
 from gradscope.recording.quantities import SOURCES
 from gradscope.recording.schema import OWN_REDUCTIONS, PRESENT, SOURCE_SLICE
 from gradscope.recording.slots import Slot
-from gradscope.recording.staging import Group, Staging, groupable
 from gradscope.recording.stats import NAN
 
 Clock = Callable[[], tuple[int, bool, bool]]  # -> (step, statistics due, histogram due)
@@ -59,19 +58,8 @@ def _write_activation(row: np.ndarray, act: tuple) -> None:
         row[index] = value
 
 
-def _mask_key(source: Any) -> Any:
-    """What decides the masks of a gradscope `Activation` whose mask methods are the library's
-    (element-wise: they can run on stacked arrays): its `ActivationFn`; None for anything else
-    (None: no activation is handled by the caller)."""
-    cls = type(source)
-    if (isinstance(source, Activation) and cls.saturated is Activation.saturated
-            and cls.inactive is Activation.inactive
-            and not {"saturated", "inactive"} & vars(source).keys()):
-        return source.act
-    return None
-
-
 _BACKWARD_SOURCES = ("grad", "bias_grad", "delta", "weight", "bias")
+_EMPTY_ROW = tuple([NAN] * PRESENT + [1.0])  # a row of this step: every field NaN, present
 
 
 class HookPath:
@@ -80,13 +68,8 @@ class HookPath:
     def __init__(self, net: Layer, slots: list[Slot], buf: StatBuffer, clock: Clock,
                  on_backward: Callable[..., None], *, fused: bool = True) -> None:
         self.slots, self.buf, self.clock, self.fused = slots, buf, clock, fused
-        # per layer: (step, activation statistics, activation histogram, output shape) from the
-        # forward pass; fused, the statistics are a staged (group, position) or reduced values
-        self.pending: list[tuple[int, Any, np.ndarray | None, Any] | None] = [None] * len(slots)
-        self.staging = Staging()
-        self.marks: list[list[tuple[Group, int]]] = [[] for _ in slots]  # staged this step
-        self.act_shape: list[Any] = [None] * len(slots)  # output shape the last backward used
-        self.act_kind: list[Any] = [self._act_kind(slot) for slot in slots]
+        # per layer: (step, activation statistics, activation histogram) from the forward pass
+        self.pending: list[tuple[int, Any, np.ndarray | None] | None] = [None] * len(slots)
         self.handles = HandleGroup()
         forward, backward = ((self._forward_hook, self._backward_hook) if fused
                              else (self._forward_hook_ref, self._backward_hook_ref))
@@ -96,124 +79,74 @@ class HookPath:
             self.handles.add(layer.register_backward_hook(backward(idx)))
             watched = layer if slot.source is None else slot.source
             self.handles.add(watched.register_forward_hook(forward(idx)))
-
-        def net_backward(*args: Any) -> None:
-            self.flush()
-            on_backward(*args)
-
-        self.handles.add(net.register_backward_hook(net_backward if fused else on_backward))
-
-    @staticmethod
-    def _act_kind(slot: Slot) -> tuple[Any, bool] | None:
-        """How the fused path groups this slot's activation: (group key, needs z), or None
-        (reduced in the hook: an activation object the recorder cannot run stacked)."""
-        if slot.source is None:
-            return ("none", False)
-        key = _mask_key(slot.source)
-        if key is None:
-            return None
-        return (key, key.family in ("relu", "saturating"))
+        self.handles.add(net.register_backward_hook(on_backward))
 
     def remove(self) -> None:
         """Remove every hook (the recorded data stays)."""
-        self.flush()
         self.handles.remove()
         self.pending = [None] * len(self.slots)
 
-    def flush(self) -> None:
-        """Reduce what the hooks staged into the buffer (at the end of every backward pass of
-        the net, and before anyone reads the buffer)."""
-        staging = self.staging
-        if staging.step is None:
-            return
-        with np.errstate(all="ignore"):
-            staging.flush(self.buf.row(staging.step))
-        for marks in self.marks:
-            marks.clear()
-
-    # -- fused -----------------------------------------------------------------------------------
+    # -- fast (the default) ------------------------------------------------------------------
     def _forward_hook(self, idx: int) -> Callable[[Layer, tuple, np.ndarray], None]:
-        staging, source, kind = self.staging, self.slots[idx].source, self.act_kind[idx]
-        act_shape, pending = self.act_shape, self.pending
+        source = self.slots[idx].source
+        fast = fast_reduction("activation") if library_activation(source) else None
+        pending = self.pending
 
         def hook(layer: Layer, inputs: tuple, output: np.ndarray) -> None:
             t, stats, hist = self.clock()
             if not (stats or hist):
                 return
-            if staging.step is not None:  # a backward not flushed yet (layers driven by hand)
-                self.flush()
             act: Any = None
             if stats:
-                z = inputs[0]
-                if (kind is not None and output.shape == act_shape[idx] and output.ndim == 2
-                        and groupable(output)
-                        and (not kind[1] or (isinstance(z, np.ndarray) and z.shape == output.shape
-                                             and z.dtype == output.dtype))):
-                    group, pos = act = staging.row_of(idx, "activation", output, kind[0],
-                                                      source, kind[1])
-                    group.views[pos][...] = output
-                    if kind[1]:
-                        group.zviews[pos][...] = z
-                else:  # reduced now; from the next step on, this shape is staged
+                fields = None if fast is None else fast(output, inputs[0], source)
+                if fields is None or OWN_REDUCTIONS["activation"]:
                     with np.errstate(all="ignore"):
-                        act = _activation_values(output, z, source)
-            pending[idx] = (t, act, linear_counts(output) if hist else None,
-                            getattr(output, "shape", None))
+                        act = _activation_values(output, inputs[0], source)
+                else:
+                    act = (fields, ())
+            pending[idx] = (t, act, linear_counts(output) if hist else None)
 
         return hook
 
     def _backward_hook(self, idx: int) -> Callable[[Layer, tuple, tuple], None]:
-        buf, staging, marks, where = self.buf, self.staging, self.marks[idx], {}
-        row_of = staging.row_of
+        buf, pending = self.buf, self.pending
+        reductions = [(source, SOURCE_SLICE[source], fast_reduction(source),
+                       OWN_REDUCTIONS[source]) for source in _BACKWARD_SOURCES]
+        act_slice = SOURCE_SLICE["activation"]
 
         def hook(layer: Layer, grad_input: tuple, grad_output: tuple) -> None:
             t, stats, hist = self.clock()
             if not (stats or hist):
                 return
-            if staging.step is not None and staging.step != t:
-                self.flush()
-            pending, self.pending[idx] = self.pending[idx], None
-            fresh = pending is not None and pending[0] == t
+            got, pending[idx] = pending[idx], None
+            fresh = got is not None and got[0] == t
             grads, params = layer.grads, layer.params
             grad, delta = grads.get("W"), grad_output[0]
             if stats:  # a backward (re)writes the whole row of its step
-                for group, pos in marks:  # this layer's rows staged earlier in this step
-                    group.mark[pos] = False
-                marks.clear()
-                row = buf.row(t)[idx]
-                row[:] = NAN
-                for source, array in zip(_BACKWARD_SOURCES,
-                                         (grad, grads.get("b"), delta, params.get("W"),
-                                          params.get("b")), strict=True):
+                values = list(_EMPTY_ROW)
+                for (source, where, fast, own), array in zip(
+                        reductions, (grad, grads.get("b"), delta, params.get("W"),
+                                     params.get("b")), strict=True):
                     if array is None:
                         continue
-                    here = where.get(source)
-                    if (here is None or type(array) is not np.ndarray
-                            or here[0].shape != array.shape or here[0].dtype != array.dtype):
-                        if not groupable(array):
-                            with np.errstate(all="ignore"):
-                                reduce_into(row, source, array)
-                            continue
-                        here = where[source] = row_of(idx, source, array)
-                    group, pos = here
-                    group.views[pos][...] = array
-                    group.mark[pos] = True
-                    marks.append(here)
-                act = pending[1] if fresh else None
-                if act is not None:
-                    if isinstance(act[0], Group):
-                        act[0].mark[act[1]] = True
-                        marks.append(act)
-                    else:
-                        _write_activation(row, act)
-                    self.act_shape[idx] = pending[3]
-                row[PRESENT] = 1.0
-                staging.step = t
+                    fields = None if fast is None else fast(array)
+                    if fields is None or own:
+                        with np.errstate(all="ignore"):
+                            fields = SOURCES[source].reduce(array)
+                            for index, reduce in own:
+                                values[index] = reduce(array)
+                    values[where] = fields
+                if fresh and got[1] is not None:
+                    values[act_slice] = got[1][0]
+                    for (index, _), value in zip(OWN_REDUCTIONS["activation"], got[1][1],
+                                                 strict=True):
+                        values[index] = value
+                buf.row(t)[idx] = values
             if hist:
                 counts = buf.hist(t)[idx]
                 counts_into(counts, grad, delta, None)
-                if fresh and pending[2] is not None:
-                    counts[2, : pending[2].size] = pending[2]
+                if fresh and got[2] is not None:
+                    counts[2, : got[2].size] = got[2]
 
         return hook
 
@@ -226,7 +159,7 @@ class HookPath:
                 with np.errstate(all="ignore"):
                     act = _activation_values(output, inputs[0], source) if stats else None
                     counts = linear_counts(output) if hist else None
-                self.pending[idx] = (t, act, counts, None)
+                self.pending[idx] = (t, act, counts)
 
         return hook
 
@@ -264,7 +197,6 @@ class HookPath:
 
     def on_update(self, t: int, update_norms: Mapping[tuple[int, str], float]) -> None:
         """update.norm of step t's rows from the optimiser's {(id(layer), "W"): ‖ΔW‖}."""
-        self.flush()
         if self.buf.get(t) is None:
             return
         for idx, slot in enumerate(self.slots):

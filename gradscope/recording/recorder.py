@@ -86,10 +86,9 @@ class GradientRecorder:
     Afterwards: `rec.save(DIR, losses=...)` writes a run folder for `gradscope report DIR`,
     `rec.plot()` draws the δ profile, and a notebook shows the per-layer table.
 
-    `fused=False` reduces every layer's arrays inside its hooks (the per-layer reference path);
-    the default stages them and reduces same-shaped layers together at the end of the backward
-    pass (see `recording.hook_path`): the same numbers to the last bit, at a fraction of the
-    cost for small layers.
+    `fused=False` reduces every array through the general per-source reductions (the reference
+    path); the default runs their common path directly in the hooks (see `recording.hook_path`):
+    the same numbers to the last bit, with less overhead per layer.
     """
 
     def __init__(
@@ -159,12 +158,7 @@ class GradientRecorder:
         `buffer`: its `flush()` runs before a frame is made, its `remove()` on `detach()`."""
         self.__dict__.setdefault("_adapters", []).append(adapter)
 
-    def _flush_hooks(self) -> None:
-        if self._hooks is not None:  # what the hooks staged and did not reduce yet
-            self._hooks.flush()
-
     def _flush_adapters(self) -> None:
-        self._flush_hooks()
         for adapter in self.__dict__.get("_adapters", ()):
             adapter.flush()
 
@@ -255,7 +249,6 @@ class GradientRecorder:
     @property
     def recorded_steps(self) -> list[int]:
         """The steps that have rows, in increasing order."""
-        self._flush_hooks()
         self._log.complete()
         return self._buffer.steps
 
@@ -445,7 +438,6 @@ class GradientRecorder:
                 + layer_table_html(frame, step=step))
 
     def __repr__(self) -> str:
-        self._flush_hooks()
         return (
             f"GradientRecorder({len(self._slots)} layers, every={self.every}, hist={self.hist}, "
             f"{len(self._buffer.steps)} steps recorded)"
