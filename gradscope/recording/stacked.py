@@ -232,4 +232,3 @@ class StackedRows:
                     buf.hist(t)[:] = counts[e]
             out.append(buf)
         return out
-
