@@ -116,7 +116,7 @@ class StackedMLP:
             for i in range(len(self.blocks) - 1, -1, -1):
                 blk = self.blocks[i]
                 c = blk.cache
-                delta = g * blk.act.act.grad(c["z"], c["a"]) if blk.act is not None else g
+                delta = blk.act.act.delta(g, c["z"], c["a"]) if blk.act is not None else g
                 gW = np.matmul(c["x"].transpose(0, 2, 1), delta)  # (E, in, B) @ (E, B, out)
                 gb = delta.sum(axis=1)
                 if hook is not None:
