@@ -114,9 +114,22 @@ class _Recording:
                 counts[m, i, 2, : act_counts[k].size] = act_counts[k]
 
 
-def _global_norms(grads: list[np.ndarray]) -> np.ndarray:
-    """Each member's `global_grad_norm`: its per-array norms combined as `stable_norm` does."""
-    per_array = np.stack([l2_norms(g) for g in grads], axis=1)  # (E, n_params)
+def _global_norms(grads: list[np.ndarray],
+                  stacks: Sequence[tuple[list[int], np.ndarray]] = ()) -> np.ndarray:
+    """Each member's `global_grad_norm`: its per-array norms combined as `stable_norm` does.
+    `stacks`: (positions in `grads`, the stacked array they are slices of), reduced in one
+    call each (each norm equal to `stats.l2_norm` of that member's array)."""
+    per_array = np.empty((len(grads[0]), len(grads)))  # (E, n_params)
+    done: set[int] = set()
+    for positions, stack in stacks:
+        if all(grads[p].base is stack for p in positions):
+            n = len(positions)
+            norms = l2_norms(stack.reshape(n * stack.shape[1], *stack.shape[2:]))
+            per_array[:, positions] = norms.reshape(n, -1).T
+            done.update(positions)
+    for p, g in enumerate(grads):
+        if p not in done:
+            per_array[:, p] = l2_norms(g)
     return np.array([combine_norms(row) for row in per_array.tolist()])
 
 
@@ -160,7 +173,7 @@ def train_ensemble(members: Sequence[Member], *, steps: int, batch_size: int, ev
                 acc_t[m, t] = losses[m].accuracy(out[k], members[m].data.y[idx[k]])
                 grad_out.append(g)
             grads = stack.backward(np.stack(grad_out), rec.backward if due else None)
-            norms = _global_norms(grads)
+            norms = _global_norms(grads, stack.grad_stacks)
             norm_t[ids, t] = norms
             bad = ~(np.isfinite(loss_t[ids, t]) & np.isfinite(norms))
             if bad.any():
