@@ -153,3 +153,27 @@ def test_dense_alone_stays_quiet_under_a_raising_errstate() -> None:
         out = layer.forward(x)
         layer.backward(np.full((1, 2), np.inf))
     assert np.isinf(out).all()
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "mse", "bce"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_stacked_loss_and_accuracy_equal_each_member_alone(name: str, dtype: str) -> None:
+    rng = np.random.default_rng(5)
+    fn = get_loss(name)
+    units = 1 if name == "bce" else 4
+    outputs = (rng.standard_normal((6, 37, units)) * 10.0 ** rng.integers(-3, 4, (6, 1, 1)))
+    outputs = outputs.astype(dtype)
+    outputs[2, 3, 0] = np.nan  # a diverged member
+    outputs[4, 5, 0] = 1e30
+    ys = rng.integers(0, 2 if name == "bce" else units, (6, 37))
+    targets = np.stack([fn.prepare_target(y, units) for y in ys])
+    if targets.dtype.kind == "f":
+        targets = targets.astype(dtype)
+    with np.errstate(all="ignore"):
+        values, grads = fn.stacked(outputs, targets)
+        accs = fn.stacked_accuracy(outputs, ys)
+        for e in range(len(outputs)):
+            value, grad = fn(outputs[e], targets[e])
+            assert _same(np.float64(value), values[e]) or (np.isnan(value) and np.isnan(values[e]))
+            assert _same(grad, grads[e])
+            assert accs[e] == fn.accuracy(outputs[e], ys[e])
