@@ -29,7 +29,7 @@ from gradscope.sweeps import run as run_module
 from gradscope.sweeps.config import RunConfig
 from gradscope.sweeps.store import PartStore
 from gradscope.sweeps.sweep import run_sweep
-from gradscope.sweeps.throughput import throughput_configs, time_sweep
+from gradscope.sweeps.throughput import gemm_floor, throughput_configs, time_sweep
 from gradscope.training.loop import train
 
 SHAPES = [(32, 64, 64), (32, 256, 128), (16, 1024, 256)]  # depth, width, batch
@@ -272,10 +272,13 @@ def sweep_main(repeat: int = 3, quick: bool = False, workers: int = 1) -> None:
           f"{shape.steps} SGD steps, statistics every {shape.record_every}, "
           f"--workers {workers}, each figure the best of {repeat}")
     times: dict[str, float] = {}
+    floor = "gemm floor (stacked)"
     for _ in range(repeat):  # interleaved, so that a busy machine slows each alike
         for label, on in (("ensembles on", True), ("ensembles off", False)):
             t = time_sweep(configs, workers=workers, ensemble=on)
             times[label] = min(times.get(label, t), t)
+        t = gemm_floor(configs)  # the matmuls alone, as the ensembles run them (one process)
+        times[floor] = min(times.get(floor, t), t)
         try:
             from gradscope.torch.sweep_baseline import time_torch_runs  # needs the torch extra
         except ImportError:
@@ -286,6 +289,9 @@ def sweep_main(repeat: int = 3, quick: bool = False, workers: int = 1) -> None:
         print(f"{label:>22}: {t:8.2f} s  {len(configs) / t:7.2f} runs/s")
     on = times["ensembles on"]
     print(f"ensembles on vs off: {times['ensembles off'] / on:.2f}× faster (target ≥ 3×)")
+    print(f"ensembles on vs the gemm floor: {on / times[floor]:.2f}× the time of their matmuls "
+          f"alone (the ceiling of any overhead cut: {on / times[floor]:.2f}× faster at most; "
+          f"overhead {on - times[floor]:.1f} s)")
     if "pytorch eager + hooks" in times:
         print(f"ensembles on vs PyTorch eager + hooks: {times['pytorch eager + hooks'] / on:.2f}× "
               "faster (target ≥ 4×)")

@@ -77,6 +77,8 @@ class StackedMLP:
             Block(np.stack([s[i][0].params["W"] for s in structures]),
                   np.stack([s[i][0].params["b"] for s in structures]), act, residual)
             for i, (_, act, residual) in enumerate(first)]
+        #: the stacked arrays the last backward's gradients are slices of (see `backward`)
+        self.grad_stacks: list[tuple[list[int], np.ndarray]] = []
 
     @property
     def n_members(self) -> int:
@@ -109,20 +111,47 @@ class StackedMLP:
     def backward(self, grad_out: np.ndarray, hook: BackwardHook | None = None
                  ) -> list[np.ndarray]:
         """Gradients of every `params()` entry from dL/d(output) (E, batch, out); `hook` sees
-        each layer's dL/dW, dL/db, delta, W and b (before the update)."""
-        grads: list[np.ndarray] = []
+        each layer's dL/dW, dL/db, delta, W and b (before the update).
+
+        The gradients of same-shaped parameters are slices of one fresh stacked array
+        (`grad_stacks`: (positions in the returned list, array)), written by the same gemm and
+        sum with `out=`, so that their norms are taken in one call."""
+        grads: list[np.ndarray | None] = [None] * (2 * len(self.blocks))
+        slots = self._grad_slots()
         g = grad_out
         with np.errstate(all="ignore"):
             for i in range(len(self.blocks) - 1, -1, -1):
                 blk = self.blocks[i]
                 c = blk.cache
-                delta = g * blk.act.act.grad(c["z"], c["a"]) if blk.act is not None else g
-                gW = np.matmul(c["x"].transpose(0, 2, 1), delta)  # (E, in, B) @ (E, B, out)
-                gb = delta.sum(axis=1)
+                delta = blk.act.act.delta(g, c["z"], c["a"]) if blk.act is not None else g
+                # (E, in, B) @ (E, B, out); with out=, numpy calls the same gemm per slice
+                x_t = c["x"].transpose(0, 2, 1)
+                same = np.result_type(x_t, delta)  # an out= of another dtype would cast
+                out_w, out_b = (s if s is not None and s.dtype == same else None
+                                for s in slots[2 * i:2 * i + 2])
+                gW = np.matmul(x_t, delta, out=out_w)
+                gb = delta.sum(axis=1, out=out_b)
                 if hook is not None:
                     hook(i, gW, gb, delta, blk.W, blk.b)
-                grads[:0] = [gW, gb]
+                grads[2 * i], grads[2 * i + 1] = gW, gb
                 if i:
                     g_in = np.matmul(delta, blk.W.transpose(0, 2, 1))
                     g = g + g_in if blk.residual else g_in
-        return grads
+        return grads  # type: ignore[return-value]
+
+    def _grad_slots(self) -> list[np.ndarray | None]:
+        """For every parameter, its slice of a fresh stacked array of the same-shaped ones (None
+        for a parameter of a shape of its own)."""
+        by_shape: dict[tuple, list[int]] = {}
+        for pos, p in enumerate(self.params()):
+            by_shape.setdefault((p.shape, p.dtype), []).append(pos)
+        slots: list[np.ndarray | None] = [None] * (2 * len(self.blocks))
+        self.grad_stacks = []
+        for (shape, pdtype), positions in by_shape.items():
+            if len(positions) < 2:
+                continue
+            stack = np.empty((len(positions), *shape), pdtype)
+            self.grad_stacks.append((positions, stack))
+            for k, pos in enumerate(positions):
+                slots[pos] = stack[k]
+        return slots

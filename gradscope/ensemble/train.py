@@ -114,9 +114,22 @@ class _Recording:
                 counts[m, i, 2, : act_counts[k].size] = act_counts[k]
 
 
-def _global_norms(grads: list[np.ndarray]) -> np.ndarray:
-    """Each member's `global_grad_norm`: its per-array norms combined as `stable_norm` does."""
-    per_array = np.stack([l2_norms(g) for g in grads], axis=1)  # (E, n_params)
+def _global_norms(grads: list[np.ndarray],
+                  stacks: Sequence[tuple[list[int], np.ndarray]] = ()) -> np.ndarray:
+    """Each member's `global_grad_norm`: its per-array norms combined as `stable_norm` does.
+    `stacks`: (positions in `grads`, the stacked array they are slices of), reduced in one
+    call each (each norm equal to `stats.l2_norm` of that member's array)."""
+    per_array = np.empty((len(grads[0]), len(grads)))  # (E, n_params)
+    done: set[int] = set()
+    for positions, stack in stacks:
+        if all(grads[p].base is stack for p in positions):
+            n = len(positions)
+            norms = l2_norms(stack.reshape(n * stack.shape[1], *stack.shape[2:]))
+            per_array[:, positions] = norms.reshape(n, -1).T
+            done.update(positions)
+    for p, g in enumerate(grads):
+        if p not in done:
+            per_array[:, p] = l2_norms(g)
     return np.array([combine_norms(row) for row in per_array.tolist()])
 
 
@@ -140,6 +153,12 @@ def train_ensemble(members: Sequence[Member], *, steps: int, batch_size: int, ev
     if len({m.data.X.shape for m in members}) != 1:
         raise NotStackable("the members' datasets differ in shape")
     X = np.stack([m.data.X.astype(dtype, copy=False) for m in members])  # (E, N, in_dim)
+    # one loss for all members (the registry's instance), same-shaped targets: stacked calls
+    together = (all(fn is losses[0] for fn in losses)
+                and len({t.shape for t in targets}) == 1
+                and len({(np.shape(m.data.y), np.asarray(m.data.y).dtype) for m in members}) == 1)
+    T = np.stack(targets) if together else None
+    Y = np.stack([np.asarray(m.data.y) for m in members]) if together else None
     rows = StackedRows(n, len(slots[0]), hist)
     rec = _Recording(rows, hist)
     opt = StackedOptimizer([m.optimizer for m in members], [m.lr for m in members],
@@ -153,14 +172,20 @@ def train_ensemble(members: Sequence[Member], *, steps: int, batch_size: int, ev
             rec.begin(t, ids, due, hist and due)
             idx = np.stack([next(batches[m]) for m in ids])  # (E, B): each member's own draws
             out = stack.forward(X[ids[:, None], idx], rec.forward if due else None)
-            grad_out = []
-            for k, m in enumerate(ids):
-                value, g = losses[m](out[k], targets[m][idx[k]])
-                loss_t[m, t] = value
-                acc_t[m, t] = losses[m].accuracy(out[k], members[m].data.y[idx[k]])
-                grad_out.append(g)
-            grads = stack.backward(np.stack(grad_out), rec.backward if due else None)
-            norms = _global_norms(grads)
+            if T is not None:  # every member's loss and accuracy in one stacked call
+                picks = (ids[:, None], idx)
+                loss_t[ids, t], grad_out = losses[0].stacked(out, T[picks])
+                acc_t[ids, t] = losses[0].stacked_accuracy(out, Y[picks])
+            else:
+                grads_out = []
+                for k, m in enumerate(ids):
+                    value, g = losses[m](out[k], targets[m][idx[k]])
+                    loss_t[m, t] = value
+                    acc_t[m, t] = losses[m].accuracy(out[k], members[m].data.y[idx[k]])
+                    grads_out.append(g)
+                grad_out = np.stack(grads_out)
+            grads = stack.backward(grad_out, rec.backward if due else None)
+            norms = _global_norms(grads, stack.grad_stacks)
             norm_t[ids, t] = norms
             bad = ~(np.isfinite(loss_t[ids, t]) & np.isfinite(norms))
             if bad.any():

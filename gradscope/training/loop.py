@@ -13,10 +13,12 @@ import pandas as pd
 from gradscope.core.errors import ConfigError
 from gradscope.core.validation import check_scalar
 from gradscope.nn.layers import Layer
+from gradscope.nn.quiet import quiet
 from gradscope.training.datasets import Dataset, from_arrays, load_dataset
+from gradscope.training.grad_norm import GradNorm
 from gradscope.training.losses import Loss
 from gradscope.training.losses import loss as get_loss
-from gradscope.training.optimizers import Optimizer, global_grad_norm, make_optimizer
+from gradscope.training.optimizers import Optimizer, make_optimizer
 
 
 class StepRecorder(Protocol):
@@ -134,18 +136,20 @@ def train(net: Layer, data: Any, loss: str | Loss = "auto", optimizer: str | Opt
     status, first_bad, run = "ok", None, steps
     net.train()
     params = list(net.parameters())  # walked once, not twice per step
+    grad_norm = GradNorm(params)  # = global_grad_norm(net), same-shaped grads reduced together
     # a recorder may say which steps' update norms it keeps (the others are not computed)
     wants = getattr(recorder, "wants_update", None)
-    with np.errstate(all="ignore"):
+    with quiet():  # one errstate for the run, not one per layer call
         for t in range(steps):
             idx = next(batches)
             if recorder is not None:
                 recorder.set_step(t)
             out = net.forward(X[idx])
             value, grad_out = loss_fn(out, target[idx])
+            grad_norm.prepare()
             net.backward(grad_out)
             losses[t], accs[t] = value, loss_fn.accuracy(out, data.y[idx])
-            norms[t] = global_grad_norm(net, params=params)
+            norms[t] = grad_norm()
             if not (math.isfinite(value) and math.isfinite(norms[t])):
                 status, first_bad, run = "diverged", t, t + 1
                 break

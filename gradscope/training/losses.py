@@ -52,6 +52,20 @@ class Loss:
         """Turn dataset targets `y` into what this loss takes for a net with `out_dim` outputs."""
         raise NotImplementedError
 
+    # -- an ensemble's members at once: (E, batch, units) outputs, each member's value exactly
+    # what the one-member call gives (the defaults call it member by member) -------------------
+    def stacked(self, outputs: Array, targets: Array) -> tuple[Array, Array]:
+        """Per-member mean losses (E,) and gradients (E, batch, units) of stacked outputs;
+        `targets`: the members' prepared targets, stacked."""
+        pairs = [self(out, target) for out, target in zip(outputs, targets, strict=True)]
+        return (np.array([value for value, _ in pairs], dtype=np.float64),
+                np.stack([grad for _, grad in pairs]))
+
+    def stacked_accuracy(self, outputs: Array, ys: Array) -> Array:
+        """Per-member accuracy (E,) of stacked outputs; `ys`: the members' dataset targets."""
+        return np.array([self.accuracy(out, y) for out, y in zip(outputs, ys, strict=True)],
+                        dtype=np.float64)
+
     def __repr__(self) -> str:
         return f"loss({self.name!r})"
 
@@ -68,6 +82,12 @@ class MSE(Loss):
                              f"output of shape {output.shape}.")
         diff = output - np.reshape(target, output.shape)
         return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+    def stacked(self, outputs: Array, targets: Array) -> tuple[Array, Array]:
+        # each member's mean is the same pairwise sum over its contiguous row of B·units values
+        diff = outputs - np.reshape(targets, outputs.shape)
+        squares = (diff * diff).reshape(len(diff), -1)
+        return squares.mean(axis=1).astype(np.float64), (2.0 / squares.shape[1]) * diff
 
     def accuracy(self, output: Array, target: Array) -> float:
         target = np.asarray(target)
@@ -118,6 +138,27 @@ class CrossEntropy(Loss):
         grad = np.exp(log_p)
         grad[rows, labels] -= 1.0
         return float(-log_p[rows, labels].mean()), grad / len(labels)
+
+    def stacked(self, outputs: Array, targets: Array) -> tuple[Array, Array]:
+        # the same element-wise steps; the sums over classes and the means over the batch are
+        # reductions of contiguous rows, as in the one-member call
+        labels = np.asarray(targets).reshape(outputs.shape[:2])
+        shifted = outputs - outputs.max(axis=2, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+        members = np.arange(len(outputs))[:, None]
+        rows = np.arange(outputs.shape[1])[None, :]
+        grad = np.exp(log_p)
+        grad[members, rows, labels] -= 1.0
+        values = -log_p[members, rows, labels].mean(axis=1)
+        return values.astype(np.float64), grad / outputs.shape[1]
+
+    def stacked_accuracy(self, outputs: Array, ys: Array) -> Array:
+        # the labels were checked whole numbers for every member when the targets were prepared
+        labels = _int_labels(np.reshape(ys, -1))
+        if labels is None:
+            return super().stacked_accuracy(outputs, ys)
+        hits = np.argmax(outputs, axis=2) == labels.reshape(outputs.shape[:2])
+        return hits.mean(axis=1)
 
     def accuracy(self, output: Array, target: Array) -> float:
         labels = _int_labels(target)

@@ -29,7 +29,7 @@ class Activation(Layer):
         return self._a
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * self.act.grad(self._z, self._a)
+        return self.act.delta(grad_out, self._z, self._a)
 
     def saturated(self, z: np.ndarray, a: np.ndarray) -> np.ndarray | None:
         """Mask of entries in the flat part (φ' < 1% of its max), or None if not saturating."""

@@ -55,78 +55,114 @@ def _check_array(layer: Layer, what: str, value: Any, shape: tuple | None) -> No
         )
 
 
+def _forward_hooked(fn: Callable[..., np.ndarray], self: Layer, x: Any, args: tuple,
+                    kwargs: dict) -> np.ndarray:
+    """A forward pass through the layer's forward pre-hooks and forward hooks."""
+    state = self.__dict__
+    inputs: tuple = (x,)
+    for hook in _hooks(state, "_forward_pre_hooks"):
+        result = hook(self, inputs)
+        if result is not None:
+            inputs = _as_tuple(result)
+    out = fn(self, *inputs, *args, **kwargs)
+    _check_forward(self, np.shape(inputs[0]), out)
+    for hook in _hooks(state, "_forward_hooks"):
+        result = hook(self, inputs, out)
+        if result is not None:
+            _check_array(self, "forward output (from a forward hook)", result, out.shape)
+            out = result
+    state["_input_shape"] = np.shape(inputs[0])
+    state["_output_shape"] = out.shape
+    return out
+
+
+def _check_forward(layer: Layer, in_shape: tuple, out: Any) -> None:
+    """A forward output must be an array that keeps the batch axis of the input."""
+    _check_array(layer, "forward output", out, None)
+    if out.ndim < 1 or out.shape[0] != in_shape[0]:
+        raise ShapeError(
+            f"Layer {_describe(layer)} returned a forward output of shape {out.shape} for "
+            f"an input of shape {in_shape}; the first (batch) axis must be kept."
+        )
+
+
 def _wrap_forward(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     @functools.wraps(fn)
     def forward(self: Layer, x: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
         state = self.__dict__
-        if state.get("_in_forward"):  # a super().forward() call inside a subclass
+        # a super().forward() call inside a subclass's forward (this is not the class's own
+        # wrapper), or a call from inside this layer's hooks: the plain method
+        if type(self).forward is not forward or state.get("_in_forward"):
             return fn(self, x, *args, **kwargs)
-        state["_in_forward"] = True
-        try:
-            inputs: tuple = (x,)
-            for hook in _hooks(state, "_forward_pre_hooks"):
-                result = hook(self, inputs)
-                if result is not None:
-                    inputs = _as_tuple(result)
-            out = fn(self, *inputs, *args, **kwargs)
-            _check_array(self, "forward output", out, None)
-            if out.ndim < 1 or out.shape[0] != np.shape(inputs[0])[0]:
-                raise ShapeError(
-                    f"Layer {_describe(self)} returned a forward output of shape {out.shape} for "
-                    f"an input of shape {np.shape(inputs[0])}; the first (batch) axis must be "
-                    "kept."
-                )
-            for hook in _hooks(state, "_forward_hooks"):
-                result = hook(self, inputs, out)
-                if result is not None:
-                    _check_array(self, "forward output (from a forward hook)", result, out.shape)
-                    out = result
-            state["_input_shape"] = np.shape(inputs[0])
-            state["_output_shape"] = out.shape
-            return out
-        finally:
-            state["_in_forward"] = False
+        if state.get("_forward_pre_hooks") or state.get("_forward_hooks"):
+            state["_in_forward"] = True
+            try:
+                return _forward_hooked(fn, self, x, args, kwargs)
+            finally:
+                state["_in_forward"] = False
+        # no hook (the hot path): the same checks, inlined
+        out = fn(self, x, *args, **kwargs) if args or kwargs else fn(self, x)
+        in_shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+        if not isinstance(out, np.ndarray) or out.ndim < 1 or out.shape[0] != in_shape[0]:
+            _check_forward(self, in_shape, out)
+        state["_input_shape"] = in_shape
+        state["_output_shape"] = out.shape
+        return out
 
     forward.__gradscope_wrapped__ = True  # type: ignore[attr-defined]
     return forward
+
+
+def _backward_hooked(fn: Callable[..., np.ndarray], self: Layer, grad_out: Any, args: tuple,
+                     kwargs: dict) -> np.ndarray:
+    """A backward pass through the layer's backward pre-hooks and backward hooks."""
+    state = self.__dict__
+    grad_output: tuple = (grad_out,)
+    for hook in _hooks(state, "_backward_pre_hooks"):
+        result = hook(self, grad_output)
+        if result is not None:
+            grad_output = _as_tuple(result)
+            _check_array(
+                self, "grad_output (from a backward pre-hook)", grad_output[0],
+                state["_output_shape"],
+            )
+    grad_in = fn(self, grad_output[0], *args, **kwargs)
+    _check_array(self, "grad_input from backward", grad_in, state["_input_shape"])
+    grad_input: tuple = (grad_in,)
+    for hook in _hooks(state, "_backward_hooks"):
+        result = hook(self, grad_input, grad_output)
+        if result is not None:
+            grad_input = _as_tuple(result)
+            _check_array(
+                self, "grad_input (from a backward hook)", grad_input[0],
+                state["_input_shape"],
+            )
+    return grad_input[0]
 
 
 def _wrap_backward(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     @functools.wraps(fn)
     def backward(self: Layer, grad_out: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
         state = self.__dict__
-        if state.get("_in_backward"):
-            return fn(self, grad_out, *args, **kwargs)
-        if "_input_shape" not in state:
+        if type(self).backward is not backward or state.get("_in_backward"):
+            return fn(self, grad_out, *args, **kwargs)  # as in forward
+        input_shape = state.get("_input_shape")
+        if input_shape is None:
             raise RuntimeError(
                 f"{_describe(self)}.backward() was called before forward(); run a forward pass "
                 "first."
             )
-        state["_in_backward"] = True
-        try:
-            grad_output: tuple = (grad_out,)
-            for hook in _hooks(state, "_backward_pre_hooks"):
-                result = hook(self, grad_output)
-                if result is not None:
-                    grad_output = _as_tuple(result)
-                    _check_array(
-                        self, "grad_output (from a backward pre-hook)", grad_output[0],
-                        state["_output_shape"],
-                    )
-            grad_in = fn(self, grad_output[0], *args, **kwargs)
-            _check_array(self, "grad_input from backward", grad_in, state["_input_shape"])
-            grad_input: tuple = (grad_in,)
-            for hook in _hooks(state, "_backward_hooks"):
-                result = hook(self, grad_input, grad_output)
-                if result is not None:
-                    grad_input = _as_tuple(result)
-                    _check_array(
-                        self, "grad_input (from a backward hook)", grad_input[0],
-                        state["_input_shape"],
-                    )
-            return grad_input[0]
-        finally:
-            state["_in_backward"] = False
+        if state.get("_backward_pre_hooks") or state.get("_backward_hooks"):
+            state["_in_backward"] = True
+            try:
+                return _backward_hooked(fn, self, grad_out, args, kwargs)
+            finally:
+                state["_in_backward"] = False
+        # no hook (the hot path)
+        grad_in = fn(self, grad_out, *args, **kwargs) if args or kwargs else fn(self, grad_out)
+        if not isinstance(grad_in, np.ndarray) or grad_in.shape != input_shape:
+            _check_array(self, "grad_input from backward", grad_in, input_shape)
+        return grad_in
 
     backward.__gradscope_wrapped__ = True  # type: ignore[attr-defined]
     return backward

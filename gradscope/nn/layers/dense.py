@@ -9,6 +9,7 @@ from gradscope.core.validation import check_scalar
 from gradscope.nn.bias_init import initialize_bias, is_zeros
 from gradscope.nn.initializers import initialize
 from gradscope.nn.layers.base import Layer
+from gradscope.nn.quiet import QUIET
 
 # Non-finite values in a matmul are a result (the recorder counts them), never a warning: some
 # BLAS kernels raise the invalid/overflow flag on inf inputs (e.g. 0·inf in padded SIMD lanes),
@@ -95,18 +96,44 @@ class Dense(Layer):
                 f"(batch, {self.fan_in}). Check the previous layer's output width."
             )
         self._x = x
+        if QUIET.get():  # inside the training loop's single errstate
+            return self._affine(x)
         with np.errstate(**_QUIET):
-            out = x @ self.params["W"]  # (batch, fan_in) @ (fan_in, fan_out)
-            if "b" in self.params:
-                out += self.params["b"]
+            return self._affine(x)
+
+    def _affine(self, x: np.ndarray) -> np.ndarray:
+        out = x @ self.params["W"]  # (batch, fan_in) @ (fan_in, fan_out)
+        b = self.params.get("b")
+        if b is not None:
+            out += b
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if QUIET.get():
+            return self._backward(grad_out)
         with np.errstate(**_QUIET):
-            self.grads["W"] = self._x.T @ grad_out  # (fan_in, batch) @ (batch, fan_out)
-            if "b" in self.params:
-                self.grads["b"] = grad_out.sum(axis=0)
-            return grad_out @ self.params["W"].T  # (batch, fan_out) @ (fan_out, fan_in)
+            return self._backward(grad_out)
+
+    def grad_into(self, W: np.ndarray, b: np.ndarray | None = None) -> None:
+        """Write the next backward pass's dL/dW into `W` (fan_in, fan_out) and dL/db into `b`
+        (fan_out,), once: the same gemm and sum with `out=`. The training loop hands every
+        Dense slices of fresh stacked arrays each step, so that all gradients are reduced
+        together (see `training.grad_norm`). Ignored when that pass's dtypes differ."""
+        self.__dict__["_grad_into"] = (W, b)
+
+    def _backward(self, grad_out: np.ndarray) -> np.ndarray:
+        params, grads = self.params, self.grads
+        x = self._x
+        into_w = into_b = None
+        into = self.__dict__.pop("_grad_into", None)
+        if into is not None and x.dtype == grad_out.dtype == into[0].dtype:
+            into_w, into_b = into
+        # (fan_in, batch) @ (batch, fan_out); with out=, numpy calls the same gemm
+        grads["W"] = x.T @ grad_out if into_w is None else np.matmul(x.T, grad_out, out=into_w)
+        if "b" in params:
+            grads["b"] = (grad_out.sum(axis=0) if into_b is None
+                          else grad_out.sum(axis=0, out=into_b))
+        return grad_out @ params["W"].T  # (batch, fan_out) @ (fan_out, fan_in)
 
     def extra_repr(self) -> str:
         extra = "" if is_zeros(self.bias_init) else f", bias_init={self.bias_init!r}"
