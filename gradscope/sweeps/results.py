@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,28 +57,55 @@ def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False)
     """
     if path.is_dir():
         raise DataError(f"{path} is a folder, not a CSV file.")
+    _check_text(path)
     try:
-        raw = path.read_bytes()
+        with path.open(encoding="utf-8", newline="") as fh:
+            _check_rows(path, csv.reader(fh, strict=True), required, need_rows)
+    except csv.Error as exc:
+        raise DataError(f"{path}: not valid CSV ({exc}).") from None
+
+
+BLOCK = 1 << 20  # bytes read at a time while checking a CSV: memory does not grow with the file
+
+
+def _check_text(path: Path) -> None:
+    """DataError unless `path` is readable UTF-8 text, not blank, ending with a line break;
+    read block by block."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, blank, last = 0, True, b""
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(BLOCK):
+                try:
+                    text = decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"{path} is not UTF-8 text (byte {offset + exc.start}); it "
+                                    "is not a CSV written by gradscope. Re-run the sweep or "
+                                    "restore the file.") from None
+                blank = blank and not text.strip()
+                offset, last = offset + len(block), block[-1:]
+            decoder.decode(b"", final=True)
     except PermissionError:
         raise DataError(f"{path} cannot be read: permission denied. Nothing was written.") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {offset + exc.start}); it is not a CSV "
+                        "written by gradscope. Re-run the sweep or restore the file.") from None
     except OSError as exc:
         raise DataError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); it is not a CSV written "
-                        "by gradscope. Re-run the sweep or restore the file.") from None
-    if not text.strip():
+    if blank:
         raise DataError(f"{path} is empty; a sweep's {path.name} has a header line and rows. "
                         "Re-run the sweep (it resumes from parts/) or restore the file.")
-    if not text.endswith("\n"):
+    if last != b"\n":
         raise DataError(f"{path} does not end with a line break: its last line is cut off (a "
                         "truncated file). Re-run the sweep (it resumes from parts/) or restore "
                         "the file.")
+
+
+def _check_rows(path: Path, reader: Iterator[list[str]], required: tuple[str, ...],
+                need_rows: bool) -> None:
+    """The header and every row of a CSV reader, one row at a time (see `check_csv`)."""
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = next(reader)
-        rows = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc}).") from None
     hint = (" (it seems to use ';' as the separator; gradscope writes ',')"
@@ -88,13 +116,18 @@ def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False)
             f"{path} lacks the column(s) {', '.join(missing)}{hint} (it has: "
             f"{', '.join(header) or 'none'}). A sweep's {path.name} always has "
             f"{', '.join(required)}; was it written by gradscope?")
-    if need_rows and not rows:
-        raise DataError(f"{path} has a header but no rows: it lists no runs. Re-run the sweep "
-                        "or restore the file.")
     numbers = NUMERIC.get(path.name, frozenset())
     numeric = [(i, c) for i, c in enumerate(header) if c in numbers]
     status = header.index("status") if "status" in header and path.name == "runs.csv" else None
-    for line, row in rows:
+    seen = False
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc}).") from None
+        seen, line = True, reader.line_num
         if len(row) != len(header):
             raise DataError(
                 f"{path}, line {line}: {len(row)} cells where the header has {len(header)} — "
@@ -107,6 +140,9 @@ def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False)
         if status is not None and row[status] not in STATUSES:
             raise DataError(f"{path}, line {line}: status {row[status][:40]!r} is not one of "
                             f"{', '.join(STATUSES)}. Nothing was written.")
+    if need_rows and not seen:
+        raise DataError(f"{path} has a header but no rows: it lists no runs. Re-run the sweep "
+                        "or restore the file.")
 
 
 def validate_results(out: Path) -> None:
