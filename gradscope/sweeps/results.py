@@ -6,17 +6,18 @@ import codecs
 import csv
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gradscope.analysis.diagnosis.sweep import ConfigDiagnosis, diagnose_frames
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.measured_vs_theory import predicted_profile
 from gradscope.core.errors import DataError
-from gradscope.sweeps.columnar import read_parquet
+from gradscope.sweeps.columnar import parquet_batches, parquet_columns, read_parquet
 
 RUNS_REQUIRED = ("run_id", "status", "diagnosis")
 OPTIONAL = ("layers.csv", "steps.csv", "hist.csv")  # plots needing their columns are skipped
@@ -189,6 +190,81 @@ def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         raise DataError(f"{path} lacks the column(s) {', '.join(missing)}; a sweep's "
                         f"{path.stem} table always has {', '.join(required)}.")
     return frame
+
+
+CHUNK_ROWS = 100_000  # rows of a per-layer table read at a time by the report
+
+
+def table_file(out: Path, name: str) -> Path | None:
+    """The file of an optional table (`layers.csv` or, with --format parquet, layers.parquet)."""
+    for path in (out / name, (out / name).with_suffix(".parquet")):
+        if path.exists():
+            return path
+    return None
+
+
+def table_columns(path: Path) -> list[str]:
+    """The header of a table file."""
+    if path.suffix == ".parquet":
+        return parquet_columns(path)
+    return list(pd.read_csv(path, nrows=0).columns)
+
+
+def read_chunks(path: Path, rows: int = CHUNK_ROWS,
+                columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """A table file as frames of at most `rows` rows, in file order (run_id as text); only
+    `columns` when given. DataError when it cannot be read."""
+    try:
+        if path.suffix == ".parquet":
+            yield from parquet_batches(path, rows, columns)
+            return
+        with pd.read_csv(path, dtype={"run_id": str}, chunksize=rows, usecols=columns) as reader:
+            yield from reader
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable table ({exc}). Re-run the sweep (it resumes "
+                        "from parts/) or restore the file.") from None
+
+
+def scan_runs(chunks: Iterable[pd.DataFrame]) -> tuple[list[str], bool, float]:
+    """From frames with run_id and step: the run_ids in order of appearance, whether each run's
+    rows are contiguous (consolidated files are grouped and sorted by run), the largest step."""
+    order: list[str] = []
+    seen: set[str] = set()
+    grouped, last, top = True, None, -math.inf
+    for chunk in chunks:
+        if chunk.empty:
+            continue
+        ids = chunk["run_id"]
+        for run_id in ids[ids.ne(ids.shift())].tolist():
+            if run_id == last:
+                continue
+            if run_id in seen:
+                grouped = False
+            else:
+                seen.add(run_id)
+                order.append(run_id)
+            last = run_id
+        last = ids.iloc[-1]
+        top = max(top, float(pd.to_numeric(chunk["step"], errors="coerce").max()))
+    return order, grouped, top
+
+
+def run_blocks(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Frames holding whole runs, from chunks of a table grouped by run: the rows of the last
+    run of a chunk wait for the next chunk."""
+    carry: pd.DataFrame | None = None
+    for chunk in chunks:
+        if carry is not None and len(carry):
+            chunk = pd.concat([carry, chunk], ignore_index=True)
+        if chunk.empty:
+            continue
+        tail = (chunk["run_id"] == chunk["run_id"].iloc[-1]).to_numpy().copy()
+        tail &= np.cumsum(~tail[::-1])[::-1] == 0  # only the last contiguous stretch
+        carry = chunk[tail]
+        if (~tail).any():
+            yield chunk[~tail]
+    if carry is not None and len(carry):
+        yield carry
 
 
 def read_manifest(path: Path) -> tuple[dict[str, Any], str]:
