@@ -23,7 +23,6 @@ from gradscope.analysis.measured_vs_theory import (
     PREDICT_KEYS,
     PROFILE_COLUMNS,
     compare_run,
-    from_init,
     group_profile,
     measured_ratio_ends,
     prediction_for,
@@ -106,7 +105,7 @@ def summarise_layers(blocks: Iterable[pd.DataFrame], columns: Iterable[str],
     stand_in = _stand_ins(drawable, cfg_of)
     params = runs.drop_duplicates("run_id").set_index("run_id")
     group_key = theory_groups(params)
-    by_weights = {r for r, p in params.iterrows() if not from_init(p)}
+    by_weights = set(params.index[~_names_init(params)])
     deepest, caption_deepest, full_rows = set(deepest), set(caption_deepest), set(full_rows)
     quantities = [q for q in PROFILE_QUANTITIES if q in columns]
     metrics = [m for m in SATURATION_METRICS if m in columns]
@@ -169,12 +168,27 @@ def _run_scalars(block: pd.DataFrame, first: pd.DataFrame,
     return out
 
 
+def _names_init(params: pd.DataFrame) -> np.ndarray:
+    """`measured_vs_theory.from_init` of every run at once: init, depth and width given."""
+    given = np.ones(len(params), dtype=bool)
+    for key in ("init", "depth", "width"):
+        if key not in params.columns:
+            return np.zeros(len(params), dtype=bool)
+        col = params[key]
+        given &= (col.notna() & ~col.astype(str).isin(["", "nan", "None"])).to_numpy()
+    return given
+
+
 def theory_groups(params: pd.DataFrame) -> pd.Series:
     """Each run's group in `predicted_profile` (its PREDICT_KEYS as text), by run_id."""
     keys = [k for k in PREDICT_KEYS if k in params.columns]
     if not keys:
         return pd.Series("", index=params.index)
-    return params[keys].map(str).agg("|".join, axis=1)
+    text = params[keys].map(str).astype(object)
+    joined = text[keys[0]]
+    for key in keys[1:]:
+        joined = joined + "|" + text[key]
+    return joined
 
 
 def _exemplars(first: pd.DataFrame, params: pd.DataFrame, group_key: pd.Series,
