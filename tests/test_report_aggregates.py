@@ -3,6 +3,7 @@ from the whole tables in memory: same captions, same sections, same drawn data, 
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +20,7 @@ from gradscope.report import data as report_data
 from gradscope.report.data import load_report_frames
 from gradscope.report.sections import configuration_section
 from gradscope.sweeps import results
+from gradscope.sweeps.columnar import write_parquet
 from gradscope.sweeps.results import load_results
 
 
@@ -132,3 +134,20 @@ def test_group_stats_agree_with_pandas_groupby(rng) -> None:
             for col in ("mean", "min", "max"):
                 mine = got.loc[[(cfg, x) for x in want.index], f"v:{col}"].to_numpy()
                 np.testing.assert_array_equal(mine, want[col].to_numpy(), err_msg=col)
+
+
+def test_parquet_tables_give_the_same_report(sweep, tmp_path) -> None:
+    """`--format parquet` tables are streamed in row batches to the same aggregates."""
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "pq"
+    shutil.copytree(sweep, out)
+    for name in ("layers", "steps", "hist"):
+        table = pd.read_csv(out / f"{name}.csv", dtype={"run_id": str})
+        write_parquet([table], list(table.columns), out / f"{name}.parquet")
+        (out / f"{name}.csv").unlink()
+    a, _ = load_report_frames(sweep)
+    b, _ = load_report_frames(out, rows=7)
+    assert b.layer_summary is not None and b.hist_summary is not None
+    va, vb = report_view(a), report_view(b)
+    for key in va:
+        assert same(va[key], vb[key]), key
