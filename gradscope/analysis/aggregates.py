@@ -324,7 +324,7 @@ def summarise_steps(blocks: Iterable[pd.DataFrame], columns: Iterable[str],
     columns = tuple(columns)
     cfg_of = config_ids(drawable)
     stand_in = _stand_ins(drawable, cfg_of)
-    metrics = ["loss"] + (["accuracy"] if "accuracy" in columns else [])
+    metrics = [m for m in ("loss", "accuracy") if m in columns]  # no loss: the curves skip
     stats = GroupStats(metrics)
     present, loss_ok, acc_ok, positive = [], False, False, True
     span = [math.inf, -math.inf]
@@ -333,6 +333,8 @@ def summarise_steps(blocks: Iterable[pd.DataFrame], columns: Iterable[str],
         if block.empty:
             continue
         present.append(block["run_id"].drop_duplicates())
+        if "loss" not in metrics:
+            continue
         frame = pd.DataFrame({"run_id": block["run_id"].to_numpy(),
                               "step": block["step"].to_numpy()})
         for m in metrics:
@@ -380,8 +382,10 @@ def summarise_hist(blocks: Iterable[pd.DataFrame], columns: Iterable[str],
         if block.empty:
             continue
         present.append(block["run_id"].drop_duplicates())
-        quantities.update(block["quantity"].astype(str).unique().tolist())
-        max_layer = max(max_layer, float(block["layer"].max()))
+        if "quantity" in block.columns:  # without it or layer, the histograms skip
+            quantities.update(block["quantity"].astype(str).unique().tolist())
+        if "layer" in block.columns:
+            max_layer = max(max_layer, float(pd.to_numeric(block["layer"]).max()))
         kept.append(block[block["run_id"].isin(full_rows)])
     return HistSummary(columns, pd.Index(pd.concat(present).to_numpy() if present else [],
                                          dtype=object), tuple(sorted(quantities)),
