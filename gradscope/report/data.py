@@ -4,7 +4,7 @@ so that memory does not grow with the number of runs beyond runs.csv itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,6 +45,11 @@ def _blocks(path: Path, rows: int, grouped: bool) -> Iterator[pd.DataFrame]:
     frame = pd.concat(list(read_chunks(path, rows)), ignore_index=True)
     order = pd.factorize(frame["run_id"])[0]
     yield frame.iloc[order.argsort(kind="stable")]
+
+
+def _ids(pick: Callable[..., pd.DataFrame], runs: pd.DataFrame, *args: int) -> list[str]:
+    """The run_ids a plot's run picker chooses from `runs` (none when no run finished)."""
+    return [] if runs.empty else pick(runs, *args)["run_id"].tolist()
 
 
 def _scan(path: Path, rows: int, runs: Iterable[str] | None = None
@@ -93,8 +98,8 @@ def _layers(frames: Frames, path: Path, runs: pd.DataFrame, drawable: pd.DataFra
     shown = drawable[drawable["run_id"].isin(present)]
     summary = summarise_layers(
         _blocks(path, rows, grouped), columns, runs, drawable,
-        deepest=deepest_runs(shown)["run_id"], caption_deepest=deepest_runs(drawable)["run_id"],
-        full_rows=representative_runs(shown)["run_id"])
+        deepest=_ids(deepest_runs, shown), caption_deepest=_ids(deepest_runs, drawable),
+        full_rows=_ids(representative_runs, shown))
     return replace(frames, layers=pd.DataFrame(columns=columns), layer_summary=summary,
                    predicted=predicted_table(summary, runs, drawable))
 
@@ -114,5 +119,5 @@ def _hist(frames: Frames, path: Path, runs: pd.DataFrame, drawable: pd.DataFrame
     present, grouped, _ = _scan(path, rows)
     shown = drawable[drawable["run_id"].isin(present)]
     summary = summarise_hist(_blocks(path, rows, grouped), columns,
-                             representative_runs(shown, HIST_RUNS)["run_id"])
+                             _ids(representative_runs, shown, HIST_RUNS))
     return replace(frames, hist=pd.DataFrame(columns=columns), hist_summary=summary)
