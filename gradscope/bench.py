@@ -195,11 +195,23 @@ def scaling_run(n: int, workers: int, out: str, fmt: str = "csv") -> dict[str, f
             "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib}
 
 
-def print_scaling(counts: list[int], workers: int, fmt: str) -> None:
-    """(b) One fresh process per sweep size: time per run and peak RSS as the sweep grows."""
+# `gradscope report` of a sweep folder in a fresh process (matplotlib stays out of this one)
+REPORT_PROBE = ("import json, resource, sys, time\n"
+                "from gradscope.report import build_report\n"
+                "start = time.perf_counter()\n"
+                "build_report(sys.argv[1])\n"
+                "print(json.dumps({'seconds': time.perf_counter() - start, 'peak_rss_mb': "
+                "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))")
+
+
+def print_scaling(counts: list[int], workers: int, fmt: str, report: bool = False) -> None:
+    """(b) One fresh process per sweep size: time per run and peak RSS as the sweep grows;
+    `report`: then `gradscope report` of each sweep, in a fresh process too."""
     print(f"scaling: sweeps of tiny runs (width 16, depth 4, 20 steps), {workers} worker(s), "
-          f"--format {fmt}, no report; one fresh process per size")
+          f"--format {fmt}; one fresh process per size"
+          + ("; then the report, in another" if report else ", no report"))
     head = f"{'runs':>8} {'seconds':>9} {'ms/run':>8} {'peak RSS':>10} {'worker peak':>12}"
+    head += f" {'report s':>9} {'report RSS':>11}" if report else ""
     print(head)
     print("-" * len(head))
     first = None
@@ -208,10 +220,18 @@ def print_scaling(counts: list[int], workers: int, fmt: str) -> None:
             cmd = [sys.executable, "-m", "gradscope.bench", "--scaling-run", str(n),
                    "--workers", str(workers), "--format", fmt, "--out", tmp]
             line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            rep = "" if not report else subprocess.run(
+                [sys.executable, "-c", REPORT_PROBE, tmp], check=True, capture_output=True,
+                text=True).stdout
         r = json.loads(line.strip().splitlines()[-1])
         first = first or r["ms_per_run"]
+        extra = ""
+        if rep:
+            b = json.loads(rep.strip().splitlines()[-1])
+            extra = f" {b['seconds']:>9.1f} {b['peak_rss_mb']:>8.0f} MB"
         print(f"{n:>8} {r['seconds']:>9.1f} {r['ms_per_run']:>8.2f} {r['peak_rss_mb']:>7.0f} MB"
-              f" {r['worker_peak_rss_mb']:>9.0f} MB   ({r['ms_per_run'] / first:.2f}× the first)")
+              f" {r['worker_peak_rss_mb']:>9.0f} MB{extra}   ({r['ms_per_run'] / first:.2f}× the "
+              "first)")
     print("target: peak RSS ≤ 1 GB at 20 000 runs; ms/run flat within 20% from 200 to 20 000.")
 
 
@@ -312,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="workers of --scaling (2)")
     parser.add_argument("--format", default="csv", choices=["csv", "parquet"],
                         help="table format of --scaling (csv)")
+    parser.add_argument("--report", action="store_true",
+                        help="with --scaling: also time `gradscope report` of each sweep")
     parser.add_argument("--tiny", action="store_true",
                         help="instead: the fixed cost of a tiny run outside training")
     parser.add_argument("--scaling-run", type=int, help=argparse.SUPPRESS)
@@ -326,7 +348,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(scaling_run(args.scaling_run, args.workers, args.out, args.format)))
         return
     if args.scaling:
-        print_scaling([int(n) for n in args.scaling.split(",")], args.workers, args.format)
+        print_scaling([int(n) for n in args.scaling.split(",")], args.workers, args.format,
+                      args.report)
         return
     if args.tiny:
         print_fixed_cost(args.repeat)

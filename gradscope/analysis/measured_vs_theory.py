@@ -52,9 +52,15 @@ def measured_ratio(delta_norms: np.ndarray) -> float:
     """(‖δ_0‖/‖δ_top‖)^(2/(n−1)) for the delta_norm of n Dense layers in layer order; nan if not
     measurable (fewer than 2 layers, or a zero / non-finite end)."""
     d = np.asarray(delta_norms, dtype=float)
-    if len(d) < 2 or not (np.isfinite(d[[0, -1]]).all() and (d[[0, -1]] > 0).all()):
+    return measured_ratio_ends(d[0], d[-1], len(d)) if len(d) else math.nan
+
+
+def measured_ratio_ends(first: float, last: float, n: int) -> float:
+    """`measured_ratio` from the first and last of n delta_norms (all it depends on)."""
+    ends = np.array([first, last], dtype=float)
+    if n < 2 or not (np.isfinite(ends).all() and (ends > 0).all()):
         return math.nan
-    return float(10.0 ** (2.0 * (math.log10(d[0]) - math.log10(d[-1])) / (len(d) - 1)))
+    return float(10.0 ** (2.0 * (math.log10(ends[0]) - math.log10(ends[1])) / (n - 1)))
 
 
 def _given(params: Mapping[str, Any], key: str) -> bool:
@@ -213,7 +219,12 @@ def compare_configs(layers: pd.DataFrame, runs: pd.DataFrame,
                     keys: list[str]) -> pd.DataFrame:
     """Per configuration (the values of `keys`): the geometric mean over seeds of the measured
     ratio, the predicted ratio, the relative error and the number of runs."""
-    per_run = compare_runs(layers, runs)
+    return configs_from_runs(compare_runs(layers, runs), runs, keys)
+
+
+def configs_from_runs(per_run: pd.DataFrame, runs: pd.DataFrame,
+                      keys: list[str]) -> pd.DataFrame:
+    """`compare_configs` from the per-run table of `compare_runs`."""
     cols = [*keys, "runs", "measured_ratio", "predicted_ratio", "rel_error", "theory"]
     if per_run.empty:
         return pd.DataFrame(columns=cols)
@@ -263,22 +274,28 @@ def predicted_profile(layers: pd.DataFrame, runs: pd.DataFrame,
     for _, members in pd.Series(run_ids, index=config_of.to_numpy()).groupby(level=0):
         ids = list(members)
         rows = first[first["run_id"] == ids[0]]
-        dims = run_dims(rows)
-        pred = prediction_for(params.loc[ids[0]], *dims, rows=rows) if dims else None
-        anchor = float(top_log.loc[ids].mean())
-        if pred is None or not math.isfinite(anchor) or len(pred.layers) != len(rows) - 1:
-            continue
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            steps = 0.5 * np.log10([r.ratio for r in pred.layers])
-        values = anchor + np.concatenate([np.cumsum(steps[::-1])[::-1], [0.0]])
-        mean, half = _spread_lines(pred, anchor, len(ids))
-        layer_ids = rows["layer"].to_numpy()
-        for rid in ids:
-            out.append(pd.DataFrame({"run_id": rid, "layer": layer_ids,
-                                     "predicted_log10": values, "spread_mean_log10": mean,
-                                     "spread_lo_log10": mean - half,
-                                     "spread_hi_log10": mean + half, "seeds": len(ids)}))
+        line = group_profile(rows, params.loc[ids[0]], top_log.loc[ids], len(ids))
+        out += [line.assign(run_id=rid)[cols] for rid in ids] if line is not None else []
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+
+
+def group_profile(rows: pd.DataFrame, params: Any, top_logs: pd.Series,
+                  seeds: int) -> pd.DataFrame | None:
+    """The predicted profile of one group of `predicted_profile` (without run_id) from its
+    first run's first-step rows sorted by layer, its parameters, and the log10 delta_norm at
+    the top layer of every run of the group; None when the theory gives no line."""
+    dims = run_dims(rows)
+    pred = prediction_for(params, *dims, rows=rows) if dims else None
+    anchor = float(top_logs.mean())
+    if pred is None or not math.isfinite(anchor) or len(pred.layers) != len(rows) - 1:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        steps = 0.5 * np.log10([r.ratio for r in pred.layers])
+    values = anchor + np.concatenate([np.cumsum(steps[::-1])[::-1], [0.0]])
+    mean, half = _spread_lines(pred, anchor, seeds)
+    return pd.DataFrame({"layer": rows["layer"].to_numpy(), "predicted_log10": values,
+                         "spread_mean_log10": mean, "spread_lo_log10": mean - half,
+                         "spread_hi_log10": mean + half, "seeds": seeds})
 
 
 def _spread_lines(pred: Any, anchor: float, seeds: int) -> tuple[np.ndarray, np.ndarray]:

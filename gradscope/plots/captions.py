@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gradscope.analysis.aggregates import LayerSummary
 from gradscope.analysis.configurations import combos, fmt_value, label, select, varying_params
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.phase import XI_FACTOR, agreement, phase_table
 from gradscope.plots.base import finite, log10
-from gradscope.plots.heatmap import representative_runs
-from gradscope.plots.histograms import pick_layers
-from gradscope.plots.saturation import deepest_runs
+from gradscope.plots.heatmap import drawn_rows, representative_runs
+from gradscope.plots.histograms import hist_parts, pick_layers
+from gradscope.plots.saturation import saturation_summary
 
 MAX_ITEMS = 6
 
@@ -63,11 +64,14 @@ DEAD_LEVEL = -8.0  # log10 of a gradient norm below which a "flat" profile is fl
 def flat_but_tiny(frames: Frames, col: str, quantity: str) -> list[tuple[str, float]]:
     """Configurations (at their largest depth) whose profile is flat (|ratio| < 1) while the
     gradient itself is below 10^DEAD_LEVEL at every layer: uniformly tiny, not healthy."""
-    layers = frames.layers
+    layers = frames.layer_summary if frames.layer_summary is not None else frames.layers
     if layers is None or quantity not in layers.columns or col not in frames.runs.columns:
         return []
-    first = layers[layers["step"] == layers.groupby("run_id")["step"].transform("min")]
-    top = log10(first[quantity]).groupby(first["run_id"]).max()
+    if isinstance(layers, LayerSummary):
+        top = layers.per_run[f"level_{quantity}"]
+    else:
+        first = layers[layers["step"] == layers.groupby("run_id")["step"].transform("min")]
+        top = log10(first[quantity]).groupby(first["run_id"]).max()
     runs = frames.runs.assign(_level=frames.runs["run_id"].map(top))
     flat = dict(per_config(runs, col))
     level = dict(per_config(runs, "_level"))
@@ -119,8 +123,10 @@ def depth(frames: Frames) -> str:
 
 def heatmap(frames: Frames) -> str:
     """Caption of the layer × step heatmap."""
-    runs, layers = frames.runs, frames.layers
-    chosen = representative_runs(runs[runs["run_id"].isin(layers["run_id"])])
+    runs = frames.runs
+    present, layers = drawn_rows(frames.layer_summary if frames.layer_summary is not None
+                                 else frames.layers, runs)
+    chosen = representative_runs(present)
     frame = layers[layers["run_id"].isin(chosen["run_id"])]
     values = log10(frame["grad_norm"])
     keys = varying_params(runs)
@@ -166,9 +172,10 @@ def curves(frames: Frames) -> str:
 
 def histograms(frames: Frames) -> str:
     """Caption of the per-layer histograms."""
-    hist, runs = frames.hist, frames.runs
-    chosen = representative_runs(runs[runs["run_id"].isin(hist["run_id"])], 4)
-    quantities = sorted(hist["quantity"].astype(str).unique())
+    runs = frames.runs
+    present, hist, quantities, _ = hist_parts(frames.hist_summary if frames.hist_summary
+                                              is not None else frames.hist, runs)
+    chosen = representative_runs(present, 4)
     text = (f"Histograms of {', '.join(quantities)} at the first recorded step, for up to 6 "
             f"layers of {len(chosen)} run{'' if len(chosen) == 1 else 's'}, as a share of each "
             "layer's values.")
@@ -190,24 +197,21 @@ def histograms(frames: Frames) -> str:
 
 def saturation(frames: Frames) -> str:
     """Caption of the saturation / dead units / update ratio plot."""
-    layers, runs = frames.layers, frames.runs
-    layers = layers[layers["run_id"].isin(deepest_runs(runs)["run_id"])]  # as in the plot
-    last = layers[layers["step"] == layers.groupby("run_id")["step"].transform("max")]
+    runs = frames.runs
+    summary = frames.layer_summary if frames.layer_summary is not None else saturation_summary(
+        frames.layers, runs)
     keys = varying_params(runs)
     params = runs.set_index("run_id")
     parts = []
     for col, word in (("saturated_frac", "saturated share"), ("dead_frac", "dead share")):
-        if col in last.columns and _numeric(last, col).notna().any():
-            row = last.loc[_numeric(last, col).idxmax()]
-            run = params.loc[row["run_id"]]
+        if col in summary.saturation_peaks:
+            value, layer, run_id = summary.saturation_peaks[col]
+            run = params.loc[run_id]
             name = _name({k: run[k] for k in keys + ["depth"] if k in run.index}, keys)
-            parts.append(f"the largest {word} is {float(row[col]):.2f} (layer "
-                         f"{int(row['layer'])} of {name})")
-    if "update_ratio" in last.columns:
-        ratio = log10(last["update_ratio"]).dropna()
-        if not ratio.empty:
-            parts.append(f"the update ratio ranges from {_power(ratio.min())} to "
-                         f"{_power(ratio.max())} across layers")
+            parts.append(f"the largest {word} is {value:.2f} (layer {layer} of {name})")
+    lo, hi = summary.update_range
+    if "update_ratio" in summary.columns and not np.isnan(lo):
+        parts.append(f"the update ratio ranges from {_power(lo)} to {_power(hi)} across layers")
     body = "; ".join(parts) if parts else "no finite values were recorded"
     return f"Per layer, at each run's last recorded step: {body}."
 

@@ -7,14 +7,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from gradscope.analysis.aggregates import StepSummary, summarise_steps
 from gradscope.analysis.configurations import combos, select
-from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, finite, require, suptitle
+from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, require, suptitle
 from gradscope.plots.facets import (
     constants,
     draw_lines,
     facet_figure,
     finish_legend,
-    has_values,
+    line_stats,
     panel_title,
 )
 from gradscope.plots.layout import MAX_STYLED_LINES, layout
@@ -26,7 +27,12 @@ MAX_PANELS = 8  # each panel is a loss and an accuracy axes
 
 def smoothing_window(steps: pd.DataFrame) -> int:
     """Steps in the running mean of the curves: about 1/25 of the longest run (1 = none)."""
-    return max(1, int(steps["step"].max() + 1) // 25) if len(steps) else 1
+    return window_for(float(steps["step"].max())) if len(steps) else 1
+
+
+def window_for(last_step: float) -> int:
+    """`smoothing_window` of curves whose longest run ends at `last_step`."""
+    return max(1, int(last_step + 1) // 25)
 
 
 def coinciding_ends(frame: pd.DataFrame, metric: str,
@@ -35,7 +41,7 @@ def coinciding_ends(frame: pd.DataFrame, metric: str,
     0.2% of it), i.e. lines drawn on top of each other."""
     ends = []
     for values in combos(frame, line_keys):
-        mean = select(frame, line_keys, values).groupby("step")[metric].mean().dropna()
+        mean = line_stats(select(frame, line_keys, values), "step", metric)["mean"].dropna()
         if len(mean):
             ends.append(float(mean.iloc[-1]))
     if len(ends) < 2:
@@ -56,35 +62,37 @@ def coinciding_note(frame: pd.DataFrame, metric: str, line_keys: tuple[str, ...]
                      for count, value in coinciding_ends(frame, metric, line_keys))
 
 
-def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
+def step_summary(steps: pd.DataFrame | StepSummary, runs: pd.DataFrame) -> StepSummary:
+    """`steps` itself when it is already a StepSummary, else its summary over `runs`."""
+    if isinstance(steps, StepSummary):
+        return steps
+    window = smoothing_window(steps[steps["run_id"].isin(runs["run_id"])])
+    return summarise_steps([steps], steps.columns, runs, window)
+
+
+def training_curves(steps: pd.DataFrame | StepSummary, runs: pd.DataFrame, *,
                     style: Style | None = None) -> Figure:
     """Loss (and accuracy when recorded) against training step: one line per activation × init
     (mean over seeds, min–max band), one row of panels per value of the other parameters."""
-    require(steps, "steps.csv", ["run_id", "step", "loss"])
+    if not isinstance(steps, StepSummary):
+        require(steps, "steps.csv", ["run_id", "step", "loss"])
     require(runs, "runs.csv", ["run_id"])
     style = style_for(runs, style)
-    frame = with_params(steps, runs)
-    frame = frame.assign(loss=finite(pd.to_numeric(frame["loss"], errors="coerce")))
-    if not has_values(frame, "loss"):
+    # loss and accuracy (non-finite dropped) as a running mean per run (mini-batch noise hides
+    # the trend otherwise), then mean / min / max over each configuration's seeds
+    summary = step_summary(steps, runs)
+    if not summary.loss_finite:
         raise NoData("no finite loss in steps.csv")
-    metrics = ["loss"]
-    if "accuracy" in frame.columns and has_values(frame, "accuracy"):
-        frame = frame.assign(accuracy=finite(pd.to_numeric(frame["accuracy"], errors="coerce")))
-        metrics.append("accuracy")
-    window = smoothing_window(frame)
-    if window > 1:  # a running mean per run: mini-batch noise hides the trend otherwise
-        frame = frame.sort_values(["run_id", "step"])
-        for metric in metrics:
-            frame[metric] = (frame.groupby("run_id")[metric]
-                             .transform(lambda v: v.rolling(window, min_periods=1).mean()))
-    lay = layout(runs[runs["run_id"].isin(frame["run_id"])], line_first=("activation", "init"),
+    metrics = ["loss"] + (["accuracy"] if summary.accuracy_finite else [])
+    window = summary.window
+    frame = with_params(summary.curves, runs)
+    lay = layout(runs[runs["run_id"].isin(summary.present)], line_first=("activation", "init"),
                  max_lines=MAX_STYLED_LINES)
     fig, values, blocks, note = facet_figure(frame, lay.facets, extra_cols=len(metrics),
                                              limit=MAX_PANELS)
     legend: dict[str, Line2D] = {}
-    positive = bool((frame["loss"].dropna() > 0).all())
-    span = frame["loss"].dropna()
-    log_loss = positive and float(span.max()) / max(float(span.min()), 1e-300) > 10
+    lo, hi = summary.loss_span
+    log_loss = summary.loss_positive and hi / max(lo, 1e-300) > 10
     for vals, axes in zip(values, blocks, strict=True):
         sub = select(frame, lay.facets, vals)
         for ax, metric in zip(axes, metrics, strict=True):
@@ -100,7 +108,7 @@ def training_curves(steps: pd.DataFrame, runs: pd.DataFrame, *,
                 ax.set_yscale("log")
                 # explicit limits: an exploding run's loss (1e266...) must not push matplotlib's
                 # log-axis margins or tick decades past the float range (1e250 leaves room for both)
-                ax.set_ylim(float(span.min()) / 2, min(float(span.max()) * 2, 1e250))
+                ax.set_ylim(lo / 2, min(hi * 2, 1e250))
             if metric == "accuracy":
                 ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel("training step", fontsize=LABEL_PT)

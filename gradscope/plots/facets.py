@@ -94,7 +94,7 @@ def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequ
         t = group.index(values) / (len(group) - 1) if shaded and len(group) > 1 else (
             0.5 if shaded else None)
         props = style.line(params, t)
-        agg = sub.groupby(x)[y].agg(["mean", "min", "max"]).sort_index()
+        agg = line_stats(sub, x, y)
         if agg["mean"].notna().sum() == 0:
             continue
         mk = props.pop("marker")
@@ -128,6 +128,15 @@ def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequ
     return drawn
 
 
+def line_stats(sub: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """mean, min and max of `y` over one line's rows at each `x`, sorted by `x`; a frame of
+    per-configuration aggregates (`y:mean`, `y:min`, `y:max` columns) already holds them."""
+    if f"{y}:mean" in sub.columns:
+        stats = sub.set_index(x)[[f"{y}:mean", f"{y}:min", f"{y}:max"]]
+        return stats.set_axis(["mean", "min", "max"], axis=1).sort_index()
+    return sub.groupby(x)[y].agg(["mean", "min", "max"]).sort_index()
+
+
 def finish_legend(fig: Figure, legend: dict[str, Line2D], title: str = "") -> None:
     """A single figure legend outside the axes, on the right."""
     if legend:
@@ -137,8 +146,10 @@ def finish_legend(fig: Figure, legend: dict[str, Line2D], title: str = "") -> No
 
 def has_values(frame: pd.DataFrame, column: str) -> bool:
     """Whether `column` holds at least one finite value."""
+    if f"{column}:mean" in frame.columns:
+        column = f"{column}:mean"
     return bool(np.isfinite(pd.to_numeric(frame[column], errors="coerce")).any())
 
 
 __all__ = ["constants", "draw_lines", "facet_figure", "finish_legend", "grid", "hide_unused",
-           "has_values", "panel_title", "panels"]
+           "has_values", "line_stats", "panel_title", "panels"]

@@ -11,6 +11,7 @@ from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from gradscope.analysis.aggregates import LayerSummary
 from gradscope.analysis.configurations import combos, select, varying_params
 from gradscope.plots.base import (
     LABEL_PT,
@@ -42,12 +43,23 @@ def representative_runs(runs: pd.DataFrame, limit: int = MAX_RUNS) -> pd.DataFra
     return pd.DataFrame(picked)
 
 
-def gradient_heatmap(layers: pd.DataFrame, runs: pd.DataFrame, *, quantity: str = "grad_norm",
-                     run_ids: list[str] | None = None) -> Figure:
-    """log10 `quantity` coloured over (training step, layer), one panel per representative run."""
-    require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
+def drawn_rows(layers: pd.DataFrame | LayerSummary,
+               runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs of `runs` that have rows, and rows holding those of the representative runs
+    (a LayerSummary keeps only those)."""
+    if isinstance(layers, LayerSummary):
+        return runs[runs["run_id"].isin(layers.present)], layers.rows
+    return runs[runs["run_id"].isin(layers["run_id"])], layers
+
+
+def gradient_heatmap(layers: pd.DataFrame | LayerSummary, runs: pd.DataFrame, *,
+                     quantity: str = "grad_norm", run_ids: list[str] | None = None) -> Figure:
+    """log10 `quantity` coloured over (training step, layer), one panel per representative run
+    (a LayerSummary must hold their rows: `summarise_layers(full_rows=...)`)."""
+    if not isinstance(layers, LayerSummary):
+        require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
     require(runs, "runs.csv", ["run_id"])
-    present = runs[runs["run_id"].isin(layers["run_id"])]
+    present, layers = drawn_rows(layers, runs)
     chosen = (present[present["run_id"].isin(run_ids)] if run_ids is not None
               else representative_runs(present))
     if chosen.empty:

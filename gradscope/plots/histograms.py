@@ -9,6 +9,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from gradscope.analysis.aggregates import HistSummary
 from gradscope.analysis.configurations import varying_params
 from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, new_figure, require, suptitle
 from gradscope.plots.facets import panel_title
@@ -54,23 +55,34 @@ def stair_steps(lo: np.ndarray, hi: np.ndarray, shares: np.ndarray, *,
     return np.asarray(heights), np.asarray(edges)
 
 
-def layer_histograms(hist: pd.DataFrame, runs: pd.DataFrame, *, step: str | int = "first",
-                     run_ids: list[str] | None = None) -> Figure:
+def hist_parts(hist: pd.DataFrame | HistSummary,
+               runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str], float]:
+    """The runs with histograms, rows holding the drawn runs', the quantities, the top layer."""
+    if isinstance(hist, HistSummary):
+        return (runs[runs["run_id"].isin(hist.present)], hist.rows, list(hist.quantities),
+                hist.max_layer)
+    return (runs[runs["run_id"].isin(hist["run_id"])], hist,
+            sorted(hist["quantity"].astype(str).unique()), float(hist["layer"].max()))
+
+
+def layer_histograms(hist: pd.DataFrame | HistSummary, runs: pd.DataFrame, *,
+                     step: str | int = "first", run_ids: list[str] | None = None) -> Figure:
     """One panel per representative run × quantity: each drawn layer's histogram as a step line,
     as a share of that layer's values, coloured from input (dark) to output (light) layers."""
-    require(hist, "hist.csv", HIST_COLUMNS)
+    if not isinstance(hist, HistSummary):
+        require(hist, "hist.csv", HIST_COLUMNS)
     require(runs, "runs.csv", ["run_id"])
-    present = runs[runs["run_id"].isin(hist["run_id"])]
+    present, hist, quantities, max_layer = hist_parts(hist, runs)
     chosen = (present[present["run_id"].isin(run_ids)] if run_ids is not None
               else representative_runs(present, MAX_RUNS))
     if chosen.empty:
         raise NoData("no run of runs.csv has rows in hist.csv")
-    quantities = sorted(hist["quantity"].astype(str).unique())[:MAX_QUANTITIES]
+    quantities = quantities[:MAX_QUANTITIES]
     keys = varying_params(runs)
     if "depth" in chosen.columns and "depth" not in keys:
         keys.append("depth")
     fig, axes = new_figure(len(chosen), len(quantities), extra_w=1.0)
-    max_layer = float(hist["layer"].max()) or 1.0
+    max_layer = max_layer or 1.0
     cmap = colormaps["viridis"]
     norm = Normalize(0.0, max_layer)
     shown_step = {}

@@ -10,8 +10,18 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from gradscope.analysis.aggregates import LayerSummary, summarise_layers
 from gradscope.analysis.configurations import combos, run_params, select
-from gradscope.plots.base import LABEL_PT, TICK_PT, NoData, log10, new_figure, require, suptitle
+from gradscope.plots.base import (
+    LABEL_PT,
+    TICK_PT,
+    MissingColumns,
+    NoData,
+    log10,
+    new_figure,
+    require,
+    suptitle,
+)
 from gradscope.plots.facets import constants, draw_lines, facet_figure, finish_legend, panel_title
 from gradscope.plots.layout import layout
 from gradscope.plots.style import Style
@@ -69,21 +79,35 @@ def draw_predicted(ax: Axes, frame: pd.DataFrame, line_keys: tuple[str, ...], st
                                                   hatch="////", lw=0.0))
 
 
-def gradient_profile(layers: pd.DataFrame, runs: pd.DataFrame, quantity: str = "delta_norm", *,
-                     style: Style | None = None, predicted: pd.DataFrame | None = None) -> Figure:
+def layer_summary(layers: pd.DataFrame | LayerSummary, runs: pd.DataFrame,
+                  **chosen: object) -> LayerSummary:
+    """`layers` itself when it is already a LayerSummary, else its summary over `runs`."""
+    if isinstance(layers, LayerSummary):
+        return layers
+    return summarise_layers([layers], layers.columns, runs, runs, **chosen)
+
+
+def gradient_profile(layers: pd.DataFrame | LayerSummary, runs: pd.DataFrame,
+                     quantity: str = "delta_norm", *, style: Style | None = None,
+                     predicted: pd.DataFrame | None = None) -> Figure:
     """log10 `quantity` (delta_norm or grad_norm) per layer at step 0: one line per
     configuration (mean over seeds, min–max band), one panel per activation × init. For
     delta_norm, `predicted` (from `gradscope.compare.predicted_profile`) adds the theory's
     line, dashed, and where a configuration has ≥ 3 seeds the band its seeds are expected to
     span at this width, hatched."""
-    require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
+    if not isinstance(layers, LayerSummary):
+        require(layers, "layers.csv", ["run_id", "step", "layer", quantity])
     require(runs, "runs.csv", ["run_id"])
+    summary = layer_summary(layers, runs)
+    if quantity not in summary.columns:
+        raise MissingColumns("layers.csv", [quantity])
     style = style_for(runs, style)
-    frame = with_params(first_step(layers), runs)
-    frame = frame.assign(value=log10(frame[quantity]))
-    if frame["value"].notna().sum() == 0:
+    frame = with_params(summary.profile, runs)
+    frame = frame.rename(columns={f"{quantity}:{s}": f"value:{s}" for s in ("mean", "min",
+                                                                              "max", "n")})
+    if frame["value:n"].sum() == 0:
         raise NoData(f"no finite positive {quantity} at the first step")
-    lay = layout(runs[runs["run_id"].isin(frame["run_id"])], facet_first=("activation", "init"))
+    lay = layout(runs[runs["run_id"].isin(summary.present)], facet_first=("activation", "init"))
     fig, values, blocks, note = facet_figure(frame, lay.facets, sharey=True)
     legend: dict[str, Line2D] = {}
     theory = None

@@ -6,8 +6,10 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import pandas as pd
 from matplotlib.figure import Figure
 
+from gradscope.analysis.aggregates import HistSummary, LayerSummary, StepSummary
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.phase import is_phase_diagram, phase_table, trainable_threshold, xi_c_curve
 from gradscope.core.registry import Registry
@@ -50,6 +52,21 @@ def style_of(frames: Frames) -> Style:
     return Style.for_inits(frames.runs["init"] if "init" in frames.runs.columns else [])
 
 
+def layers_of(frames: Frames) -> pd.DataFrame | LayerSummary:
+    """layers.csv as the plots take it: its aggregates when the frames carry them."""
+    return frames.layer_summary if frames.layer_summary is not None else frames.layers
+
+
+def steps_of(frames: Frames) -> pd.DataFrame | StepSummary:
+    """steps.csv as the plots take it: its aggregates when the frames carry them."""
+    return frames.step_summary if frames.step_summary is not None else frames.steps
+
+
+def hist_of(frames: Frames) -> pd.DataFrame | HistSummary:
+    """hist.csv as the plots take it: its aggregates when the frames carry them."""
+    return frames.hist_summary if frames.hist_summary is not None else frames.hist
+
+
 PLOTS: Registry[PlotSpec] = Registry("plot")
 
 
@@ -71,12 +88,12 @@ def _phase(frames: Frames) -> Figure:
 
 _add("profile_delta", "Back-propagated gradient per layer",
      {"layers.csv": ("run_id", "step", "layer", "delta_norm"), "runs.csv": ("run_id",)},
-     lambda f: gradient_profile(f.layers, f.runs, "delta_norm", style=style_of(f),
+     lambda f: gradient_profile(layers_of(f), f.runs, "delta_norm", style=style_of(f),
                                 predicted=f.predicted),
      "log10 delta_norm against layer at step 0, per activation × init (dashed: theory)")
 _add("profile_grad", "Weight gradient per layer",
      {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
-     lambda f: gradient_profile(f.layers, f.runs, "grad_norm", style=style_of(f)),
+     lambda f: gradient_profile(layers_of(f), f.runs, "grad_norm", style=style_of(f)),
      "log10 grad_norm against layer at step 0, per activation × init")
 _add("depth", "Gradient decay against depth",
      {"runs.csv": ("run_id", "depth", "delta_ratio_log10", "grad_ratio_log10")},
@@ -84,19 +101,19 @@ _add("depth", "Gradient decay against depth",
      "delta_ratio_log10 and grad_ratio_log10 against depth")
 _add("heatmap", "Gradient norm over layers and training steps",
      {"layers.csv": ("run_id", "step", "layer", "grad_norm"), "runs.csv": ("run_id",)},
-     lambda f: gradient_heatmap(f.layers, f.runs),
+     lambda f: gradient_heatmap(layers_of(f), f.runs),
      "log10 grad_norm over layer × step for representative runs")
 _add("curves", "Training curves",
      {"steps.csv": ("run_id", "step", "loss"), "runs.csv": ("run_id",)},
-     lambda f: training_curves(f.steps, f.runs, style=style_of(f)),
+     lambda f: training_curves(steps_of(f), f.runs, style=style_of(f)),
      "loss and accuracy against step per configuration (He et al. 2015, Fig. 3)")
 _add("histograms", "Per-layer histograms",
      {"hist.csv": tuple(HIST_COLUMNS), "runs.csv": ("run_id",)},
-     lambda f: layer_histograms(f.hist, f.runs),
+     lambda f: layer_histograms(hist_of(f), f.runs),
      "histograms of gradients and activations per layer (Glorot & Bengio 2010, Fig. 6–7)")
 _add("saturation", "Saturated and dead units, update ratio",
      {"layers.csv": ("run_id", "step", "layer"), "runs.csv": ("run_id",)},
-     lambda f: saturation_profile(f.layers, f.runs, style=style_of(f)),
+     lambda f: saturation_profile(layers_of(f), f.runs, style=style_of(f)),
      "saturated_frac, dead_frac and update_ratio per layer")
 _add("matrix", "Diagnosis matrix",
      {"runs.csv": ("run_id", "depth", "diagnosis", "delta_ratio_log10")},

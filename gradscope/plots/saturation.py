@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from gradscope.analysis.aggregates import MOMENTS, LayerSummary
 from gradscope.analysis.configurations import combos, select
 from gradscope.plots.base import (
     LABEL_PT,
@@ -14,14 +15,13 @@ from gradscope.plots.base import (
     TITLE_PT,
     MissingColumns,
     NoData,
-    log10,
     new_figure,
     require,
     suptitle,
 )
-from gradscope.plots.facets import draw_lines, finish_legend, has_values
+from gradscope.plots.facets import draw_lines, finish_legend
 from gradscope.plots.layout import layout
-from gradscope.plots.profile import style_for, with_params
+from gradscope.plots.profile import layer_summary, style_for, with_params
 from gradscope.plots.style import Style
 
 METRICS = {"saturated_frac": "saturated share", "dead_frac": "dead share",
@@ -38,26 +38,34 @@ def deepest_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts) if parts else runs
 
 
-def saturation_profile(layers: pd.DataFrame, runs: pd.DataFrame, *,
+def saturation_summary(layers: pd.DataFrame | LayerSummary, runs: pd.DataFrame) -> LayerSummary:
+    """`layers` itself when it is a LayerSummary, else its summary with the deepest runs."""
+    if isinstance(layers, LayerSummary):
+        return layers
+    chosen = deepest_runs(runs[runs["run_id"].isin(layers["run_id"])])
+    return layer_summary(layers, runs, deepest=chosen["run_id"],
+                         caption_deepest=deepest_runs(runs)["run_id"])
+
+
+def saturation_profile(layers: pd.DataFrame | LayerSummary, runs: pd.DataFrame, *,
                        style: Style | None = None) -> Figure:
     """saturated_frac, dead_frac and log10 update_ratio against layer, at each run's first and
     last recorded step; one line per configuration at its largest depth (mean over seeds)."""
-    require(layers, "layers.csv", ["run_id", "step", "layer"])
+    if not isinstance(layers, LayerSummary):
+        require(layers, "layers.csv", ["run_id", "step", "layer"])
     require(runs, "runs.csv", ["run_id"])
-    metrics = [m for m in METRICS if m in layers.columns]
+    columns = layers.columns
+    metrics = [m for m in METRICS if m in columns]
     if not metrics:
         raise MissingColumns("layers.csv", METRICS)
     style = style_for(runs, style)
-    chosen = deepest_runs(runs[runs["run_id"].isin(layers["run_id"])])
-    frame = with_params(layers[layers["run_id"].isin(chosen["run_id"])], runs)
-    if "update_ratio" in metrics:
-        frame = frame.assign(update_ratio=log10(frame["update_ratio"]))
-    metrics = [m for m in metrics if has_values(frame, m)]
+    summary = saturation_summary(layers, runs)
+    chosen = deepest_runs(runs[runs["run_id"].isin(summary.present)])
+    metrics = [m for m in metrics if summary.saturation_any.get(m, False)]
     if not metrics:
         raise NoData("saturated_frac, dead_frac and update_ratio hold no finite value")
-    by_run = frame.groupby("run_id")["step"]
-    moments = {"first recorded step": frame["step"] == by_run.transform("min"),
-               "last recorded step": frame["step"] == by_run.transform("max")}
+    frame = with_params(summary.saturation, runs)
+    moments = {moment: frame["moment"] == moment for moment in MOMENTS}
     keys = [k for k in layout(chosen, exclude=("depth",)).facets
             + layout(chosen, exclude=("depth",)).lines]
     keys += ["depth"] if "depth" in chosen.columns else []

@@ -18,6 +18,7 @@ from gradscope.analysis.frames import Frames
 from gradscope.core.atomic import write_atomic
 from gradscope.plots.base import DPI, PlotSkipped
 from gradscope.plots.registry import PLOTS
+from gradscope.report.data import load_report_frames
 from gradscope.report.document import Block, Contents, Heading, Image, Para
 from gradscope.report.html import render_html
 from gradscope.report.markdown import render_markdown
@@ -29,7 +30,6 @@ from gradscope.report.sections import (
     setup_section,
     sweep_name,
 )
-from gradscope.sweeps.results import load_results
 
 # the one-picture summary (the phase diagram, for a sweep that is one) and the δ profile
 AT_A_GLANCE = ("phase", "matrix", "profile_delta")
@@ -120,7 +120,7 @@ def build_report(out_dir: str | Path) -> Path:
     """Build plots/*.png, report.md and report.html in `out_dir` from its CSVs; returns the
     path of report.html. Raises DataError when runs.csv is missing or malformed."""
     out = Path(out_dir)
-    frames, notes = load_results(out)
+    frames, notes = load_report_frames(out)
     plot_dir = out / "plots"
     plot_dir.mkdir(exist_ok=True)
     name = sweep_name(frames, out.resolve().name)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from gradscope.analysis.aggregates import compare_table
 from gradscope.analysis.configurations import (
     combos,
     fmt_value,
@@ -19,7 +20,7 @@ from gradscope.analysis.configurations import (
     varying_params,
 )
 from gradscope.analysis.frames import Frames
-from gradscope.analysis.measured_vs_theory import compare_configs
+from gradscope.analysis.measured_vs_theory import compare_configs, configs_from_runs
 from gradscope.analysis.summary import headline, plural, run_labels, worst_line
 from gradscope.report.document import Block, Details, Heading, Para, Table
 
@@ -131,7 +132,8 @@ def configuration_section(frames: Frames) -> list[Block]:
     layers = frames.layers
     if layers is not None and {"run_id", "step", "layer", "delta_norm", "fan_in",
                                "fan_out"} <= set(layers.columns):
-        compare = compare_configs(layers, runs, keys)
+        compare = (configs_from_runs(compare_table(frames.layer_summary, runs), runs, keys)
+                   if frames.layer_summary is not None else compare_configs(layers, runs, keys))
     header = ["configuration", "runs", "diagnosis", "log10 ‖δ‖ ratio", "log10 ‖∂W‖ ratio",
               "per-layer ‖δ‖² ratio: measured / theory", "final loss", "final accuracy"]
     rows = []

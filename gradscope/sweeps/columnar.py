@@ -65,6 +65,23 @@ def _flush(writer, frames: list[pd.DataFrame], fh):
     return writer
 
 
+def parquet_batches(path: Path, rows: int, columns: list[str] | None = None
+                    ) -> Iterator[pd.DataFrame]:
+    """A Parquet table as frames of at most `rows` rows (run_id as text), in file order."""
+    check_parquet()
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+        frame = batch.to_pandas()
+        if "run_id" in frame.columns:
+            frame["run_id"] = frame["run_id"].astype(str)
+        yield frame
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of a Parquet table."""
+    check_parquet()
+    return list(pq.ParquetFile(path).schema_arrow.names)
+
+
 def read_parquet(path: Path) -> pd.DataFrame:
     """A table written by `write_parquet` (run_id as text)."""
     check_parquet()

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gradscope.analysis.diagnosis.sweep import ConfigDiagnosis, diagnose_frames
 from gradscope.analysis.frames import Frames
 from gradscope.analysis.measured_vs_theory import predicted_profile
 from gradscope.core.errors import DataError
-from gradscope.sweeps.columnar import read_parquet
+from gradscope.sweeps.columnar import parquet_batches, parquet_columns, read_parquet
 
 RUNS_REQUIRED = ("run_id", "status", "diagnosis")
 OPTIONAL = ("layers.csv", "steps.csv", "hist.csv")  # plots needing their columns are skipped
@@ -56,28 +58,55 @@ def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False)
     """
     if path.is_dir():
         raise DataError(f"{path} is a folder, not a CSV file.")
+    _check_text(path)
     try:
-        raw = path.read_bytes()
+        with path.open(encoding="utf-8", newline="") as fh:
+            _check_rows(path, csv.reader(fh, strict=True), required, need_rows)
+    except csv.Error as exc:
+        raise DataError(f"{path}: not valid CSV ({exc}).") from None
+
+
+BLOCK = 1 << 20  # bytes read at a time while checking a CSV: memory does not grow with the file
+
+
+def _check_text(path: Path) -> None:
+    """DataError unless `path` is readable UTF-8 text, not blank, ending with a line break;
+    read block by block."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, blank, last = 0, True, b""
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(BLOCK):
+                try:
+                    text = decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"{path} is not UTF-8 text (byte {offset + exc.start}); it "
+                                    "is not a CSV written by gradscope. Re-run the sweep or "
+                                    "restore the file.") from None
+                blank = blank and not text.strip()
+                offset, last = offset + len(block), block[-1:]
+            decoder.decode(b"", final=True)
     except PermissionError:
         raise DataError(f"{path} cannot be read: permission denied. Nothing was written.") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {offset + exc.start}); it is not a CSV "
+                        "written by gradscope. Re-run the sweep or restore the file.") from None
     except OSError as exc:
         raise DataError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); it is not a CSV written "
-                        "by gradscope. Re-run the sweep or restore the file.") from None
-    if not text.strip():
+    if blank:
         raise DataError(f"{path} is empty; a sweep's {path.name} has a header line and rows. "
                         "Re-run the sweep (it resumes from parts/) or restore the file.")
-    if not text.endswith("\n"):
+    if last != b"\n":
         raise DataError(f"{path} does not end with a line break: its last line is cut off (a "
                         "truncated file). Re-run the sweep (it resumes from parts/) or restore "
                         "the file.")
+
+
+def _check_rows(path: Path, reader: Iterator[list[str]], required: tuple[str, ...],
+                need_rows: bool) -> None:
+    """The header and every row of a CSV reader, one row at a time (see `check_csv`)."""
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = next(reader)
-        rows = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
         raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc}).") from None
     hint = (" (it seems to use ';' as the separator; gradscope writes ',')"
@@ -88,13 +117,18 @@ def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False)
             f"{path} lacks the column(s) {', '.join(missing)}{hint} (it has: "
             f"{', '.join(header) or 'none'}). A sweep's {path.name} always has "
             f"{', '.join(required)}; was it written by gradscope?")
-    if need_rows and not rows:
-        raise DataError(f"{path} has a header but no rows: it lists no runs. Re-run the sweep "
-                        "or restore the file.")
     numbers = NUMERIC.get(path.name, frozenset())
     numeric = [(i, c) for i, c in enumerate(header) if c in numbers]
     status = header.index("status") if "status" in header and path.name == "runs.csv" else None
-    for line, row in rows:
+    seen = False
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc}).") from None
+        seen, line = True, reader.line_num
         if len(row) != len(header):
             raise DataError(
                 f"{path}, line {line}: {len(row)} cells where the header has {len(header)} — "
@@ -107,6 +141,9 @@ def check_csv(path: Path, required: tuple[str, ...], *, need_rows: bool = False)
         if status is not None and row[status] not in STATUSES:
             raise DataError(f"{path}, line {line}: status {row[status][:40]!r} is not one of "
                             f"{', '.join(STATUSES)}. Nothing was written.")
+    if need_rows and not seen:
+        raise DataError(f"{path} has a header but no rows: it lists no runs. Re-run the sweep "
+                        "or restore the file.")
 
 
 def validate_results(out: Path) -> None:
@@ -153,6 +190,81 @@ def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         raise DataError(f"{path} lacks the column(s) {', '.join(missing)}; a sweep's "
                         f"{path.stem} table always has {', '.join(required)}.")
     return frame
+
+
+CHUNK_ROWS = 100_000  # rows of a per-layer table read at a time by the report
+
+
+def table_file(out: Path, name: str) -> Path | None:
+    """The file of an optional table (`layers.csv` or, with --format parquet, layers.parquet)."""
+    for path in (out / name, (out / name).with_suffix(".parquet")):
+        if path.exists():
+            return path
+    return None
+
+
+def table_columns(path: Path) -> list[str]:
+    """The header of a table file."""
+    if path.suffix == ".parquet":
+        return parquet_columns(path)
+    return list(pd.read_csv(path, nrows=0).columns)
+
+
+def read_chunks(path: Path, rows: int = CHUNK_ROWS,
+                columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """A table file as frames of at most `rows` rows, in file order (run_id as text); only
+    `columns` when given. DataError when it cannot be read."""
+    try:
+        if path.suffix == ".parquet":
+            yield from parquet_batches(path, rows, columns)
+            return
+        with pd.read_csv(path, dtype={"run_id": str}, chunksize=rows, usecols=columns) as reader:
+            yield from reader
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable table ({exc}). Re-run the sweep (it resumes "
+                        "from parts/) or restore the file.") from None
+
+
+def scan_runs(chunks: Iterable[pd.DataFrame]) -> tuple[list[str], bool, float]:
+    """From frames with run_id and step: the run_ids in order of appearance, whether each run's
+    rows are contiguous (consolidated files are grouped and sorted by run), the largest step."""
+    order: list[str] = []
+    seen: set[str] = set()
+    grouped, last, top = True, None, -math.inf
+    for chunk in chunks:
+        if chunk.empty:
+            continue
+        ids = chunk["run_id"]
+        for run_id in ids[ids.ne(ids.shift())].tolist():
+            if run_id == last:
+                continue
+            if run_id in seen:
+                grouped = False
+            else:
+                seen.add(run_id)
+                order.append(run_id)
+            last = run_id
+        last = ids.iloc[-1]
+        top = max(top, float(pd.to_numeric(chunk["step"], errors="coerce").max()))
+    return order, grouped, top
+
+
+def run_blocks(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Frames holding whole runs, from chunks of a table grouped by run: the rows of the last
+    run of a chunk wait for the next chunk."""
+    carry: pd.DataFrame | None = None
+    for chunk in chunks:
+        if carry is not None and len(carry):
+            chunk = pd.concat([carry, chunk], ignore_index=True)
+        if chunk.empty:
+            continue
+        tail = (chunk["run_id"] == chunk["run_id"].iloc[-1]).to_numpy().copy()
+        tail &= np.cumsum(~tail[::-1])[::-1] == 0  # only the last contiguous stretch
+        carry = chunk[tail]
+        if (~tail).any():
+            yield chunk[~tail]
+    if carry is not None and len(carry):
+        yield carry
 
 
 def read_manifest(path: Path) -> tuple[dict[str, Any], str]:
