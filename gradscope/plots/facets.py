@@ -104,6 +104,9 @@ def draw_lines(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, line_keys: Sequ
             period = max(2, len(agg) // 6)
             every = (round(drawn * period / max(1, len(lines))) % period, period)
             markers_here = True
+        elif markers and not markers_here:  # a long line (a deep net): a marker every few
+            every, markers_here = (0, -(-len(agg) // 12)), True  # points, so it is not
+            # mistaken for the dashed theory line it may lie on
         ax.plot(agg.index, agg["mean"], lw=1.5, ms=4.5 if every else 3.5,
                 marker=mk if markers_here else None, markevery=every, **props)
         if band and (agg["max"] > agg["min"]).any():
