@@ -24,15 +24,13 @@ from gradscope.plots.histograms import MAX_RUNS as HIST_RUNS
 from gradscope.plots.saturation import deepest_runs
 from gradscope.sweeps.results import (
     CHUNK_ROWS,
-    RUNS_REQUIRED,
     read_chunks,
-    read_csv,
     read_manifest,
+    read_runs,
     run_blocks,
     scan_runs,
     table_columns,
     table_file,
-    validate_results,
 )
 
 
@@ -69,13 +67,7 @@ def load_report_frames(out_dir: str | Path, rows: int = CHUNK_ROWS) -> tuple[Fra
     reduced to per-configuration aggregates `rows` rows at a time (their frames keep only the
     header). Every CSV is validated first; DataError names the file and line."""
     out = Path(out_dir)
-    if not out.is_dir():
-        raise DataError(f"{out} is not a directory. Give the output directory of a sweep "
-                        "(the --out of `gradscope sweep`), which holds runs.csv.")
-    if not (out / "runs.csv").exists():
-        read_csv(out / "runs.csv", RUNS_REQUIRED)  # the "does not exist" paragraph
-    validate_results(out)
-    runs = read_csv(out / "runs.csv", RUNS_REQUIRED)
+    runs = read_runs(out)
     drawable = runs[runs["status"].astype(str) != "error"]
     manifest, note = read_manifest(out / "manifest.json")
     frames = Frames(runs=runs, manifest=manifest)

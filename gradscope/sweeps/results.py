@@ -289,17 +289,23 @@ def predicted_frame(runs: pd.DataFrame, layers: pd.DataFrame | None) -> pd.DataF
     return predicted_profile(layers, runs)
 
 
-def load_results(out_dir: str | Path) -> tuple[Frames, list[str]]:
-    """The Frames of a sweep directory and notes about optional files that were unusable.
-    Every CSV is validated first (`validate_results`): DataError names the file and line."""
-    out = Path(out_dir)
+def read_runs(out: Path) -> pd.DataFrame:
+    """runs.csv of the sweep directory `out`, once every CSV there is validated
+    (`validate_results`); DataError names the file and line, or says `out` is no sweep."""
     if not out.is_dir():
         raise DataError(f"{out} is not a directory. Give the output directory of a sweep "
                         "(the --out of `gradscope sweep`), which holds runs.csv.")
     if not (out / "runs.csv").exists():
         read_csv(out / "runs.csv", RUNS_REQUIRED)  # the "does not exist" paragraph
     validate_results(out)
-    runs = read_csv(out / "runs.csv", RUNS_REQUIRED)
+    return read_csv(out / "runs.csv", RUNS_REQUIRED)
+
+
+def load_results(out_dir: str | Path) -> tuple[Frames, list[str]]:
+    """The Frames of a sweep directory and notes about optional files that were unusable.
+    Every CSV is validated first (`validate_results`): DataError names the file and line."""
+    out = Path(out_dir)
+    runs = read_runs(out)
     notes: list[str] = []
     tables: dict[str, pd.DataFrame | None] = {}
     for name in OPTIONAL:
