@@ -4,7 +4,7 @@
 before each backward pass, `prepare()` hands the `Dense` layers whose weights share the most
 common shape slices of two fresh stacked arrays (`Dense.grad_into`: their dL/dW and dL/db are
 then computed by the same gemm and sum, written in place), and after it those gradients are
-reduced together: one batched dot per stack (`recording.stacked.dots`, the BLAS dot of
+reduced together: one batched dot per stack (`recording.stacked.l2_norms`, the BLAS dot of
 `np.dot` per slice), bit-identical per array to `stats.l2_norm`. Any other array, or one whose
 sum of squares is not safe (over/underflow, nan/inf), is measured alone by `stats`. The norms
 are combined in the parameters' order by `combine_norms`, as `stable_norm` does, so the result
@@ -14,24 +14,12 @@ caller is never overwritten.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from gradscope.nn.layers import Dense
-from gradscope.recording.stacked import dots
+from gradscope.recording.stacked import l2_norms
 from gradscope.recording.stats import norm_fields
 from gradscope.training.optimizers import ParamList, _params_and_grads, combine_norms
-
-
-def _stacked_norms(stack: np.ndarray) -> list[float]:
-    """‖stack[e]‖ for every e, each equal to `stats.l2_norm(stack[e])` (call under errstate)."""
-    flat = stack.reshape(len(stack), -1)
-    sumsq = dots(flat, flat).tolist()
-    info = np.finfo(stack.dtype)
-    low = float(info.tiny) / float(info.eps)  # as stats._sumsq_is_safe
-    return [math.sqrt(s) if low <= s < math.inf else norm_fields(stack[e])[0]
-            for e, s in enumerate(sumsq)]
 
 
 class GradNorm:
@@ -70,7 +58,7 @@ class GradNorm:
         with np.errstate(all="ignore"):
             if stacks is not None and self._written(items, stacks):
                 for pos, stack in ((self._w_pos, stacks[0]), (self._b_pos, stacks[1])):
-                    for i, value in zip(pos, _stacked_norms(stack), strict=True):
+                    for i, value in zip(pos, l2_norms(stack).tolist(), strict=True):
                         norms[i] = value
             for i, (*_, grad) in enumerate(items):
                 if norms[i] is None:
